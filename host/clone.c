@@ -1,0 +1,456 @@
+/*
+ * clone.c - see clone.h.
+ *
+ * The compute-system document follows hcsshim's clone: the devices each
+ * backend adds under VirtualMachine/Devices, then
+ * VirtualMachine.RestoreState.TemplateSystemId naming the template UVM
+ * (hcsschema.RestoreState; Go's field order puts Devices first).
+ *
+ * Undo on failure: the names already in scratch_dir and in its parent are
+ * noted before anything happens; afterwards every new entry of scratch_dir
+ * goes, every writable copy a backend that succeeded made elsewhere (its
+ * clone lists a host path the template does not hold) goes, with its
+ * folder when that folder is new, and the folders this call created go.
+ */
+#include "clone.h"
+
+#include "document.h"
+#include "pipeline.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Names in one folder (unsorted; folders here hold a handful). */
+struct clone_names {
+	char **names;
+	size_t n;
+};
+
+struct clone_undo {
+	char scratch[PATH_MAX];
+	char parent[PATH_MAX];
+	struct clone_names before_scratch;
+	struct clone_names before_parent;
+	char **created; /* folders made by this call, outermost first */
+	size_t n_created;
+};
+
+static void clone_names_free(struct clone_names *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		free(names->names[i]);
+	free(names->names);
+	memset(names, 0, sizeof(*names));
+}
+
+static bool clone_names_has(const struct clone_names *names, const char *name)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (strcmp(names->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int clone_names_add(struct clone_names *names, const char *name)
+{
+	char **grown = realloc(names->names, (names->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	names->names = grown;
+	if (!(names->names[names->n] = strdup(name)))
+		return -ENOMEM;
+	names->n++;
+	return 0;
+}
+
+/* A missing folder lists as empty. */
+static int clone_names_read(const char *dir, struct clone_names *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (rc == 0 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = clone_names_add(out, e->d_name);
+	closedir(d);
+	return rc;
+}
+
+static void clone_undo_free(struct clone_undo *undo)
+{
+	clone_names_free(&undo->before_scratch);
+	clone_names_free(&undo->before_parent);
+	for (size_t i = 0; i < undo->n_created; i++)
+		free(undo->created[i]);
+	free(undo->created);
+}
+
+/* mkdir -p, noting each folder it makes. */
+static int clone_make_scratch(struct clone_undo *undo, struct lh_error *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s", undo->scratch);
+	for (char *p = path + 1; rc == 0; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (stat(path, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				rc = LH_FAIL(err, -ENOTDIR, "%s: not a folder (clone scratch %s)", path,
+					     undo->scratch);
+		} else if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			rc = LH_FAIL(err, -errno, "%s: cannot create the clone's scratch folder: %s",
+				     path, strerror(errno));
+		} else {
+			char **grown = realloc(undo->created, (undo->n_created + 1) * sizeof(*grown));
+
+			if (grown)
+				undo->created = grown;
+			if (!grown || !(undo->created[undo->n_created] = strdup(path))) {
+				rmdir(path);
+				rc = LH_FAIL(err, -ENOMEM, "out of memory");
+			} else {
+				undo->n_created++;
+			}
+		}
+		if (end)
+			break;
+		*p = '/';
+	}
+	return rc;
+}
+
+static int clone_undo_prepare(struct clone_undo *undo, const char *scratch_dir,
+			      struct lh_error *err)
+{
+	size_t len;
+	char *slash;
+	int rc;
+
+	if (snprintf(undo->scratch, sizeof(undo->scratch), "%s", scratch_dir) >=
+	    (int)sizeof(undo->scratch) || scratch_dir[0] == '\0')
+		return LH_FAIL(err, -EINVAL, "'%s': not a usable clone scratch folder", scratch_dir);
+	/* Trailing slashes would make the parent the folder itself. */
+	while ((len = strlen(undo->scratch)) > 1 && undo->scratch[len - 1] == '/')
+		undo->scratch[len - 1] = '\0';
+	snprintf(undo->parent, sizeof(undo->parent), "%s", undo->scratch);
+	slash = strrchr(undo->parent, '/');
+	if (!slash)
+		snprintf(undo->parent, sizeof(undo->parent), ".");
+	else
+		slash[slash == undo->parent ? 1 : 0] = '\0';
+	rc = clone_names_read(undo->parent, &undo->before_parent);
+	if (rc == 0)
+		rc = clone_names_read(undo->scratch, &undo->before_scratch);
+	if (rc)
+		return LH_FAIL(err, rc, "%s: cannot list the clone's scratch folder: %s", scratch_dir,
+			       strerror(-rc));
+	rc = clone_make_scratch(undo, err);
+	for (size_t i = undo->n_created; rc && i-- > 0;)
+		rmdir(undo->created[i]);
+	return rc;
+}
+
+static int clone_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Host paths one backend instance lists. */
+struct clone_paths {
+	struct clone_names paths;
+	int rc;
+};
+
+static int clone_paths_visit(void *arg, const struct lh_attachment_info *info)
+{
+	struct clone_paths *p = arg;
+
+	if (info->host_path && !clone_names_has(&p->paths, info->host_path))
+		p->rc = clone_names_add(&p->paths, info->host_path);
+	return p->rc;
+}
+
+/* Writable copies a clone instance holds: host paths its template lacks. */
+static void clone_remove_copies(struct clone_undo *undo, struct lh_instance *tmpl,
+				struct lh_instance *copy)
+{
+	struct clone_paths t = { 0 }, c = { 0 };
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (!tmpl->ops->list || !copy->ops->list)
+		return;
+	tmpl->ops->list(tmpl->priv, clone_paths_visit, &t);
+	copy->ops->list(copy->priv, clone_paths_visit, &c);
+	for (size_t i = 0; t.rc == 0 && i < c.paths.n; i++) {
+		if (clone_names_has(&t.paths, c.paths.names[i]))
+			continue;
+		unlink(c.paths.names[i]);
+		snprintf(dir, sizeof(dir), "%s", c.paths.names[i]);
+		slash = strrchr(dir, '/');
+		if (!slash)
+			continue;
+		*slash = '\0';
+		/* Its folder too, when this clone made it beside the scratch. */
+		slash = strrchr(dir, '/');
+		if (slash && strncmp(dir, undo->parent, strlen(undo->parent)) == 0 &&
+		    slash == dir + strlen(undo->parent) && !clone_names_has(&undo->before_parent,
+									  slash + 1))
+			rmdir(dir);
+	}
+	clone_names_free(&t.paths);
+	clone_names_free(&c.paths);
+}
+
+static void clone_undo_run(struct clone_undo *undo)
+{
+	struct clone_names now = { 0 };
+	char path[PATH_MAX];
+
+	clone_names_read(undo->scratch, &now);
+	for (size_t i = 0; i < now.n; i++) {
+		if (clone_names_has(&undo->before_scratch, now.names[i]))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", undo->scratch, now.names[i]) <
+		    (int)sizeof(path))
+			nftw(path, clone_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	clone_names_free(&now);
+	for (size_t i = undo->n_created; i-- > 0;)
+		rmdir(undo->created[i]);
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static int clone_attached(const struct lh_attached *src, struct lh_attached *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->handle = src->handle;
+	if ((src->backend && !(dst->backend = strdup(src->backend))) ||
+	    (src->host_path && !(dst->host_path = strdup(src->host_path))) ||
+	    (src->uvm_path && !(dst->uvm_path = strdup(src->uvm_path))) ||
+	    (src->location && !(dst->location = strdup(src->location))))
+		return -ENOMEM;
+	return 0;
+}
+
+static struct lh_mounted *clone_mounted(const struct lh_mounted *src)
+{
+	struct lh_mounted *m = calloc(1, sizeof(*m));
+	int rc = m ? 0 : -ENOMEM;
+
+	if (rc == 0) {
+		m->kind = src->kind;
+		m->combined = src->combined;
+		if (!(m->id = strdup(src->id)) ||
+		    (src->rootfs && !(m->rootfs = strdup(src->rootfs))) ||
+		    (src->scratch_path && !(m->scratch_path = strdup(src->scratch_path))) ||
+		    (src->n_layers && !(m->layers = calloc(src->n_layers, sizeof(*m->layers)))))
+			rc = -ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < src->n_layers; i++) {
+		m->n_layers++;
+		rc = clone_attached(&src->layers[i], &m->layers[i]);
+	}
+	if (rc == 0)
+		rc = clone_attached(&src->scratch, &m->scratch);
+	if (rc) {
+		lh_mounted_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* The template's container records, handles as they are: each backend
+ * keeps its handles across clone. */
+static int clone_records(struct lh_host *tmpl, struct lh_host *clone, struct lh_error *err)
+{
+	struct lh_pipeline_state *ps = tmpl->pipeline;
+	int rc = 0;
+
+	pthread_mutex_lock(&ps->lock);
+	for (size_t i = 0; rc == 0 && i < ps->n; i++) {
+		struct lh_mounted *m;
+
+		if (ps->containers[i]->busy) {
+			rc = LH_FAIL(err, -EBUSY, "container %s is being mounted or unmounted on "
+				     "template UVM %s", ps->containers[i]->id, tmpl->uvm_id);
+			break;
+		}
+		m = clone_mounted(ps->containers[i]);
+		rc = m ? lh_pipeline_adopt(clone, m, err) : LH_FAIL(err, -ENOMEM, "out of memory");
+		if (rc)
+			lh_mounted_free(m);
+	}
+	pthread_mutex_unlock(&ps->lock);
+	return rc;
+}
+
+/* ---- backends ------------------------------------------------------------ */
+
+static int clone_count_visit(void *arg, const struct lh_attachment_info *info)
+{
+	(void)info;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Whether a backend holds anything: what it lists, or what a record says
+ * it holds (for a backend with no list slot). */
+static bool clone_backend_holds(struct lh_host *tmpl, struct lh_instance *inst)
+{
+	struct lh_pipeline_state *ps = tmpl->pipeline;
+	size_t n = 0;
+
+	if (inst->ops->list)
+		inst->ops->list(inst->priv, clone_count_visit, &n);
+	pthread_mutex_lock(&ps->lock);
+	for (size_t i = 0; n == 0 && i < ps->n; i++) {
+		const struct lh_mounted *m = ps->containers[i];
+
+		for (size_t j = 0; j <= m->n_layers; j++) {
+			const struct lh_attached *a = j < m->n_layers ? &m->layers[j] : &m->scratch;
+
+			if (a->backend && strcmp(a->backend, inst->name) == 0)
+				n++;
+		}
+	}
+	pthread_mutex_unlock(&ps->lock);
+	return n != 0;
+}
+
+/*
+ * Clone every backend in the template's order. *done counts the instances
+ * that cloned successfully (their copies are what the undo must find).
+ */
+static int clone_backends(struct lh_host *tmpl, struct lh_host *clone, const char *scratch_dir,
+			  struct lh_instance **pairs, size_t *done, struct lh_error *err)
+{
+	struct lh_clone_request req = { .scratch_dir = scratch_dir };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < tmpl->n_instances; i++) {
+		struct lh_instance *t = tmpl->instances[i], *c = lh_host_instance(clone, t->name);
+
+		pairs[i] = NULL;
+		if (!t->ops->clone) {
+			if (clone_backend_holds(tmpl, t))
+				rc = LH_FAIL(err, -LH_EUNSUPPORTED, "clone is not supported by %s: "
+					     "template UVM %s holds attachments of it", t->name,
+					     tmpl->uvm_id);
+			continue;
+		}
+		if (!c)
+			rc = lh_host_open_instance_like(clone, t, &c, err);
+		if (rc == 0)
+			rc = t->ops->clone(t->priv, c->priv, &req, err);
+		if (rc && !(err && err->code))
+			LH_FAIL(err, rc, "backend %s: clone failed: %s", t->name, strerror(-rc));
+		if (rc == 0) {
+			pairs[i] = c;
+			*done = i + 1;
+		}
+	}
+	return rc;
+}
+
+static int clone_document_new(struct lh_host *clone, struct lh_error *err)
+{
+	clone->document = cJSON_CreateObject();
+	if (!clone->document || !cJSON_AddObjectToObject(clone->document, "VirtualMachine"))
+		return LH_FAIL(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* After the devices, as RestoreState follows Devices in hcsschema. */
+static int clone_document_restore_state(struct lh_host *tmpl, struct lh_host *clone,
+					struct lh_error *err)
+{
+	cJSON *id = cJSON_CreateString(tmpl->uvm_id);
+	char *json = id ? cJSON_PrintUnformatted(id) : NULL;
+	int rc = json ? 0 : LH_FAIL(err, -ENOMEM, "out of memory");
+
+	if (rc == 0)
+		rc = lh_document_add(clone->document, "VirtualMachine/RestoreState/TemplateSystemId",
+				     json, err);
+	cJSON_free(json);
+	cJSON_Delete(id);
+	return rc;
+}
+
+int lh_clone_build(struct lh_host *template_host, const char *new_id, const char *scratch_dir,
+		   struct lh_driver *driver, struct lh_host **out, cJSON **document,
+		   struct lh_error *err)
+{
+	struct lh_instance **pairs = NULL;
+	struct clone_undo undo = { 0 };
+	struct lh_host *clone = NULL;
+	size_t done = 0;
+	int rc;
+
+	*out = NULL;
+	*document = NULL;
+	if (strcmp(new_id, template_host->uvm_id) == 0) {
+		rc = LH_FAIL(err, -EINVAL, "clone id %s is the template's own id", new_id);
+		goto out;
+	}
+	rc = clone_undo_prepare(&undo, scratch_dir, err);
+	if (rc)
+		goto out;
+	rc = lh_host_open(template_host->cfg, driver, new_id, &clone, err);
+	if (rc)
+		goto undo;
+	clone->uvm.physically_backed = template_host->uvm.physically_backed;
+	clone->uvm.no_direct_map = template_host->uvm.no_direct_map;
+	clone->uvm.is_template = false;
+	clone->uvm.is_clone = true;
+	/* The guest's memory is the template's: its mount ids are taken. */
+	atomic_store(&clone->mount_counter, atomic_load(&template_host->mount_counter));
+	pairs = calloc(template_host->n_instances + 1, sizeof(*pairs));
+	rc = pairs ? clone_document_new(clone, err) : LH_FAIL(err, -ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = clone_backends(template_host, clone, undo.scratch, pairs, &done, err);
+	if (rc == 0)
+		rc = clone_document_restore_state(template_host, clone, err);
+	if (rc == 0)
+		rc = clone_records(template_host, clone, err);
+	if (rc)
+		goto undo;
+	*document = clone->document;
+	clone->document = NULL;
+	*out = clone;
+	clone = NULL;
+	goto out;
+undo:
+	for (size_t i = 0; i < done; i++)
+		if (pairs[i])
+			clone_remove_copies(&undo, template_host->instances[i], pairs[i]);
+	lh_host_close(clone);
+	clone = NULL;
+	clone_undo_run(&undo);
+out:
+	free(pairs);
+	clone_undo_free(&undo);
+	return rc;
+}

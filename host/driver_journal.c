@@ -1,0 +1,161 @@
+/* driver_journal.c - the journal driver: every request as one JSON line. */
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The last line is read to continue the sequence; lines are far shorter. */
+#define JOURNAL_TAIL_MAX (1u << 20)
+
+struct journal {
+	struct lh_driver base;
+	pthread_mutex_t lock;
+	int fd;
+	char *path;
+	uint64_t seq;
+	enum lh_journal_fsync fsync_policy;
+};
+
+/* The seq of the file's last complete line, or 0 for an empty file. */
+static int journal_last_seq(int fd, const char *path, uint64_t *seq, struct lh_error *err)
+{
+	struct stat st;
+	size_t len;
+	char *buf, *line, *end;
+	cJSON *json, *item;
+	int rc = 0;
+
+	*seq = 0;
+	if (fstat(fd, &st) < 0)
+		return LH_FAIL(err, -errno, "%s: cannot stat journal: %s", path, strerror(errno));
+	if (st.st_size == 0)
+		return 0;
+	len = st.st_size > JOURNAL_TAIL_MAX ? JOURNAL_TAIL_MAX : (size_t)st.st_size;
+	buf = malloc(len + 1);
+	if (!buf)
+		return LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+	if (pread(fd, buf, len, st.st_size - (off_t)len) != (ssize_t)len) {
+		rc = LH_FAIL(err, -EIO, "%s: cannot read journal tail", path);
+		goto out;
+	}
+	buf[len] = '\0';
+	end = buf + len;
+	while (end > buf && end[-1] == '\n')
+		*--end = '\0';
+	line = strrchr(buf, '\n');
+	line = line ? line + 1 : buf;
+	json = cJSON_Parse(line);
+	item = cJSON_GetObjectItemCaseSensitive(json, "seq");
+	if (!cJSON_IsNumber(item) || item->valuedouble < 0)
+		rc = LH_FAIL(err, -LH_ECORRUPT,
+			     "%s: last line is not a journal record (torn write?); move the file "
+			     "aside to start a new journal", path);
+	else
+		*seq = (uint64_t)item->valuedouble;
+	cJSON_Delete(json);
+out:
+	free(buf);
+	return rc;
+}
+
+static int journal_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
+			  struct lh_error *err)
+{
+	struct journal *j = (struct journal *)drv;
+	cJSON *record = cJSON_CreateObject();
+	char *line = NULL;
+	size_t len, done = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&j->lock);
+	if (!record || !cJSON_AddNumberToObject(record, "seq", (double)(j->seq + 1)) ||
+	    !cJSON_AddStringToObject(record, "uvm", uvm_id) ||
+	    !cJSON_AddItemReferenceToObject(record, "request", (cJSON *)request) ||
+	    !(line = cJSON_PrintUnformatted(record))) {
+		rc = LH_FAIL(err, -ENOMEM, "journal: out of memory");
+		goto out;
+	}
+	len = strlen(line);
+	line[len++] = '\n'; /* replaces the NUL: write() takes the length */
+	while (done < len) {
+		ssize_t n = write(j->fd, line + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = LH_FAIL(err, -errno, "%s: cannot append request %llu: %s", j->path,
+				     (unsigned long long)(j->seq + 1), strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0) {
+		rc = LH_FAIL(err, -errno, "%s: fdatasync: %s", j->path, strerror(errno));
+		goto out;
+	}
+	j->seq++;
+out:
+	pthread_mutex_unlock(&j->lock);
+	free(line);
+	cJSON_Delete(record);
+	return rc;
+}
+
+static void journal_close(struct lh_driver *drv)
+{
+	struct journal *j = (struct journal *)drv;
+
+	close(j->fd);
+	pthread_mutex_destroy(&j->lock);
+	free(j->path);
+	free(j);
+}
+
+static const struct lh_driver_ops journal_ops = {
+	.name = "journal",
+	.modify = journal_modify,
+	.close = journal_close,
+};
+
+int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
+		    struct lh_driver **out, struct lh_error *err)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return LH_FAIL(err, -ENOMEM, "journal: out of memory");
+	}
+	j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (j->fd < 0) {
+		rc = LH_FAIL(err, -errno, "%s: cannot open journal: %s", path, strerror(errno));
+		free(j->path);
+		free(j);
+		return rc;
+	}
+	{
+		/* The append descriptor cannot read; read the tail separately. */
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+
+		rc = rfd < 0 ? LH_FAIL(err, -errno, "%s: %s", path, strerror(errno))
+			     : journal_last_seq(rfd, path, &j->seq, err);
+		if (rfd >= 0)
+			close(rfd);
+	}
+	if (rc) {
+		close(j->fd);
+		free(j->path);
+		free(j);
+		return rc;
+	}
+	pthread_mutex_init(&j->lock, NULL);
+	j->fsync_policy = fsync_policy;
+	j->base.ops = &journal_ops;
+	*out = &j->base;
+	return 0;
+}

@@ -1,0 +1,183 @@
+/* main.c - the layerhost command line: options, then one command. */
+#include "commands.h"
+#include "log.h"
+#include "options.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"Usage: layerhost --config FILE [OPTIONS] [COMMAND [ARGS...]]\n"
+	"\n"
+	"Mount container image layers into a utility VM (LCOW, WCOW) or onto the host,\n"
+	"through attachment backends loaded as plugins. With no command, mounts every\n"
+	"container the config file declares.\n"
+	"\n"
+	"Commands:\n"
+	"  mount [NAME...]            mount the named containers (default: all declared)\n"
+	"  unmount NAME... | --all    release containers: combined layers, scratch, layers\n"
+	"  status                     the UVM, each backend's attachments, the containers\n"
+	"  plan [NAME...]             print the HCS requests a mount would issue; changes nothing\n"
+	"  save [--template NAME]     write the state; with --template, also save the UVM as a\n"
+	"                             template (<state folder>/templates/NAME.state), after\n"
+	"                             which it takes no more mounts\n"
+	"  restore                    load the state into a fresh host and print what it holds\n"
+	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
+	"                             build UVM NEWID from a template: read-only disks shared,\n"
+	"                             writable disks copied into DIR; writes DIR/layerhost.state\n"
+	"                             and the compute-system document DIR/NEWID.json\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE          the INI file (required)\n"
+	"      --plugin-dir DIRS      plugin folders, ':'-separated (replaces [host] plugin_dir)\n"
+	"      --uvm-id ID            act on UVM ID instead of [uvm] id (e.g. a clone)\n"
+	"      --state FILE           use this state file instead of [host] state\n"
+	"      --json                 print results as JSON\n"
+	"      --lock-timeout MS      wait at most MS milliseconds for the state lock\n"
+	"      --log-level LEVEL      error, warn, info or debug (beats [host] log_level)\n"
+	"  -h, --help                 this help\n"
+	"  -V, --version              the version\n"
+	"\n"
+	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
+
+enum {
+	OPT_PLUGIN_DIR = 256,
+	OPT_UVM_ID,
+	OPT_STATE,
+	OPT_JSON,
+	OPT_LOCK_TIMEOUT,
+	OPT_LOG_LEVEL,
+	OPT_ALL,
+	OPT_TEMPLATE,
+	OPT_ID,
+	OPT_SCRATCH_DIR,
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "layerhost: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'layerhost --help'.\n");
+	return LH_EXIT_USAGE;
+}
+
+/* Plugins built beside the program (the build tree: host/layerhost next
+ * to plugins/) win over the install folder when the config names none. */
+static const char *exe_plugin_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	snprintf(dir, sizeof(dir), "%s/../plugins", dirname(exe));
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+		{ "uvm-id", required_argument, NULL, OPT_UVM_ID },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		/* Command options, accepted anywhere on the line. */
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH_DIR },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lh_cli cli = { .lock_timeout_ms = -1 };
+	const char *template_name = NULL, *new_id = NULL, *scratch_dir = NULL, *command;
+	bool all = false;
+	enum lh_log_level level;
+	char *const *args;
+	int opt, n_args;
+
+	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cli.config_path = optarg; break;
+		case OPT_PLUGIN_DIR: cli.plugin_dir = optarg; break;
+		case OPT_UVM_ID: cli.uvm_id = optarg; break;
+		case OPT_STATE: cli.state_path = optarg; break;
+		case OPT_JSON: cli.json = true; break;
+		case OPT_LOCK_TIMEOUT:
+			if (lh_parse_int64(optarg, &cli.lock_timeout_ms) || cli.lock_timeout_ms < 0)
+				return usage_error("--lock-timeout: '%s' is not a number of milliseconds",
+						   optarg);
+			break;
+		case OPT_LOG_LEVEL:
+			if (lh_log_parse_level(optarg, &level))
+				return usage_error("--log-level: '%s' is not error, warn, info or debug",
+						   optarg);
+			lh_log_set_level(level);
+			cli.log_level_set = true;
+			break;
+		case OPT_ALL: all = true; break;
+		case OPT_TEMPLATE: template_name = optarg; break;
+		case OPT_ID: new_id = optarg; break;
+		case OPT_SCRATCH_DIR: scratch_dir = optarg; break;
+		case 'h': fputs(usage_text, stdout); return LH_EXIT_OK;
+		case 'V': printf("layerhost %s (backend ABI %d)\n", LH_VERSION, LH_BACKEND_ABI_VERSION);
+			return LH_EXIT_OK;
+		default: fputs("Try 'layerhost --help'.\n", stderr); return LH_EXIT_USAGE;
+		}
+	}
+	if (!cli.config_path)
+		return usage_error("%s", "--config FILE is required");
+	cli.exe_plugin_dir = exe_plugin_dir();
+	command = optind < argc ? argv[optind] : "mount";
+	args = argv + optind + (optind < argc);
+	n_args = argc - optind - (optind < argc);
+
+	if (all && strcmp(command, "unmount"))
+		return usage_error("--all goes with unmount, not %s", command);
+	if (template_name && strcmp(command, "save") && strcmp(command, "clone"))
+		return usage_error("--template goes with save or clone, not %s", command);
+	if ((new_id || scratch_dir) && strcmp(command, "clone"))
+		return usage_error("--id and --scratch-dir go with clone, not %s", command);
+
+	if (!strcmp(command, "mount"))
+		return lh_cmd_mount(&cli, args, n_args);
+	if (!strcmp(command, "unmount")) {
+		if (all == (n_args > 0))
+			return usage_error("%s", "unmount takes container names or --all");
+		return lh_cmd_unmount(&cli, args, n_args, all);
+	}
+	if (!strcmp(command, "plan"))
+		return lh_cmd_plan(&cli, args, n_args);
+	if (n_args)
+		return usage_error("unexpected argument '%s'", args[0]);
+	if (!strcmp(command, "status"))
+		return lh_cmd_status(&cli);
+	if (!strcmp(command, "save"))
+		return lh_cmd_save(&cli, template_name);
+	if (!strcmp(command, "restore"))
+		return lh_cmd_restore(&cli);
+	if (!strcmp(command, "clone")) {
+		if (!template_name || !new_id || !scratch_dir)
+			return usage_error("%s", "clone needs --template NAME --id NEWID "
+					   "--scratch-dir DIR");
+		return lh_cmd_clone(&cli, template_name, new_id, scratch_dir);
+	}
+	return usage_error("unknown command '%s'", command);
+}

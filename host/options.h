@@ -1,0 +1,33 @@
+/*
+ * options.h - parse INI values, and plugin option tables (struct lh_option)
+ * into a plugin's priv.
+ */
+#ifndef LH_OPTIONS_H
+#define LH_OPTIONS_H
+
+#include <layerhost/backend.h>
+
+/* Value parsers shared by the host config and plugin options. Each returns
+ * 0, or -EINVAL / -ERANGE without touching *out. */
+int lh_parse_bool(const char *text, bool *out);
+int lh_parse_int64(const char *text, int64_t *out);
+/* Bytes with an optional K, M, G or T suffix (powers of 1024). */
+int lh_parse_size(const char *text, uint64_t *out);
+
+/* Find an option by name in a table ended by a NULL name; NULL if absent. */
+const struct lh_option *lh_option_find(const struct lh_option *options, const char *name);
+
+/*
+ * Parse `value` for `opt` into priv. `where` names the place for messages
+ * ("layers.ini:12 [plugin.scsi] luns_per_controller"). -LH_ECONFIG with
+ * the reason on a bad or out-of-range value; priv unchanged then.
+ */
+int lh_option_set(const struct lh_option *opt, void *priv, const char *value,
+		  const char *where, struct lh_error *err);
+
+/* Write every option's default into priv (tables are checked here too: a
+ * default that does not parse is the plugin's bug, reported as such). */
+int lh_options_set_defaults(const struct lh_option *options, void *priv,
+			    const char *plugin, struct lh_error *err);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * test_config.c - the INI file: defaults, paths, roles, containers, and
+ * every refusal naming the file, line, section and key.
+ */
+#include "config.h"
+#include "cutest.h"
+#include "driver.h"
+#include "host.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Parse text; expect failure with every needle in the message. */
+static void refused(const char *text, const char *needle1, const char *needle2)
+{
+	struct lh_config *cfg = (struct lh_config *)1;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_config_parse(text, "t.ini", "/etc/lh", &cfg, &err), -LH_ECONFIG);
+	CU_ASSERT_PTR_NULL(cfg);
+	ASSERT_MSG_HAS(err, needle1);
+	if (needle2)
+		ASSERT_MSG_HAS(err, needle2);
+}
+
+static struct lh_config *parsed(const char *text)
+{
+	struct lh_config *cfg = NULL;
+	struct lh_error err = { 0 };
+
+	if (lh_config_parse(text, "t.ini", "/etc/lh", &cfg, &err))
+		fprintf(stderr, "\n  %s\n", err.message);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	return cfg;
+}
+
+static void test_defaults(void)
+{
+	struct lh_config *cfg = parsed("");
+
+	CU_ASSERT_STRING_EQUAL(cfg->driver, "journal");
+	CU_ASSERT_STRING_EQUAL(cfg->journal_path, "/etc/lh/layerhost.journal");
+	CU_ASSERT_STRING_EQUAL(cfg->state_path, "/etc/lh/layerhost.state");
+	CU_ASSERT_EQUAL(cfg->os, LH_OS_NONE);
+	CU_ASSERT_STRING_EQUAL(cfg->uvm_id, "host");
+	CU_ASSERT_TRUE(cfg->plugin_dir_default);
+	CU_ASSERT_EQUAL(cfg->lcow_layers.n, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->lcow_layers.backends[0], "vpmem");
+	CU_ASSERT_STRING_EQUAL(cfg->lcow_layers.backends[1], "scsi");
+	CU_ASSERT_STRING_EQUAL(cfg->host_layers.backends[0], "hostlayer");
+	CU_ASSERT_EQUAL(cfg->journal_fsync, LH_FSYNC_ALWAYS);
+	lh_config_free(cfg);
+}
+
+static void test_full_file(void)
+{
+	struct lh_config *cfg = parsed(
+		"; a comment\n"
+		"[host]\nplugin_dir = plugins:/opt/lh\ndriver = null\njournal = /var/j\n"
+		"journal_fsync = never\nlog_level = debug\nlock_timeout_ms = 5\n"
+		"[uvm]\nid = vm-1\nos = windows\nphysically_backed = yes\nno_direct_map = off\n"
+		"[pipeline]\nwcow.layers = vsmb, mine\n"
+		"[plugin.scsi]\ncontrollers = 2\n"
+		"[container.c1]\nlayers = l/base, /abs/top\n  l/more\nscratch = s\n"
+		"guest_root = C:\\\\c\\\\x\n");
+	const struct lh_container_config *c = lh_config_container(cfg, "c1");
+
+	CU_ASSERT_STRING_EQUAL(cfg->plugin_dir, "/etc/lh/plugins:/opt/lh");
+	CU_ASSERT_FALSE(cfg->plugin_dir_default);
+	CU_ASSERT_STRING_EQUAL(cfg->driver, "null");
+	CU_ASSERT_EQUAL(cfg->journal_fsync, LH_FSYNC_NEVER);
+	CU_ASSERT_EQUAL(cfg->log_level, LH_LOG_DEBUG);
+	CU_ASSERT_EQUAL(cfg->lock_timeout_ms, 5);
+	CU_ASSERT_STRING_EQUAL(cfg->uvm_id, "vm-1");
+	CU_ASSERT_EQUAL(cfg->os, LH_OS_WINDOWS);
+	CU_ASSERT_TRUE(cfg->physically_backed);
+	CU_ASSERT_FALSE(cfg->no_direct_map);
+	CU_ASSERT_EQUAL(cfg->wcow_layers.n, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->wcow_layers.backends[1], "mine");
+	CU_ASSERT_EQUAL_FATAL(cfg->n_plugins, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->plugins[0].keys[0].key, "controllers");
+	CU_ASSERT_EQUAL(cfg->plugins[0].keys[0].line, 17);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->n_layers, 3);
+	CU_ASSERT_STRING_EQUAL(c->layers[0], "/etc/lh/l/base");
+	CU_ASSERT_STRING_EQUAL(c->layers[1], "/abs/top");
+	CU_ASSERT_STRING_EQUAL(c->layers[2], "/etc/lh/l/more");
+	CU_ASSERT_STRING_EQUAL(c->scratch, "/etc/lh/s");
+	CU_ASSERT_EQUAL(c->line, 18);
+	lh_config_free(cfg);
+}
+
+static void test_refusals_name_the_place(void)
+{
+	refused("[host]\ndriver = journal\n\n[bogus]\n", "t.ini:4", "unknown section");
+	refused("[host]\nfrobs = 1\n", "t.ini:2: [host] frobs: unknown key", NULL);
+	refused("[host]\ndriver = hyperv\n", "t.ini:2: [host] driver", "unknown driver 'hyperv'");
+	refused("[uvm]\nos = beos\n", "t.ini:2: [uvm] os", "not linux, windows or none");
+	refused("[uvm]\nphysically_backed = maybe\n", "t.ini:2", "not a boolean");
+	refused("[host]\nlock_timeout_ms = -4\n", "t.ini:2", "milliseconds");
+	refused("[host]\nstate = a\nstate = b\n", "t.ini:3: [host] state", "set twice (first on line 2)");
+	refused("[pipeline]\nlcow.scratch = scsi, other\n", "t.ini:2", "exactly one backend");
+	refused("[pipeline]\nlcow.layers = vpmem,, scsi\n", "t.ini:2", "empty item");
+	refused("[pipeline]\nfoo.bar = x\n", "t.ini:2: [pipeline] foo.bar", "unknown role");
+	refused("[container.-bad]\nlayers = a\nscratch = b\n", "t.ini:1", "not a valid container id");
+	refused("[container.c]\nscratch = s\n", "t.ini:1: [container.c]", "no layers");
+	refused("[container.c]\nlayers = a\n", "t.ini:1: [container.c]", "no scratch");
+	refused("[container.c]\nlayers = a\nscratch = s\n[container.c]\n", "t.ini:4",
+		"declared twice (first on line 1)");
+	refused("[plugin.x]\nk = 1\n[plugin.x]\n", "t.ini:3", "section repeated");
+	refused("orphan = 1\n", "t.ini:1", "outside any section");
+	refused("[host]\nthis is not ini\n", "t.ini:2", "not an INI line");
+	refused("[host\n", "t.ini:1", "without ']'");
+}
+
+static void test_long_line_refused(void)
+{
+	char text[1024] = "[container.c]\nlayers = ";
+
+	memset(text + strlen(text), 'a', 400);
+	strcat(text, "\nscratch = s\n");
+	refused(text, "t.ini:2", "longer than");
+}
+
+/* Plugin keys are checked against the plugin's own table when it loads. */
+static void test_plugin_keys_checked_at_load(void)
+{
+	static const char *const cases[][3] = {
+		{ "[uvm]\nos = linux\n[plugin.scsi]\ncontrollers = 7\n", "t.ini:4: [plugin.scsi] "
+		  "controllers", "out of range 0..4" },
+		{ "[uvm]\nos = linux\n[plugin.scsi]\nluns = 7\n", "t.ini:4: [plugin.scsi] luns",
+		  "unknown key (plugin scsi takes: controllers, luns_per_controller)" },
+		{ "[uvm]\nos = linux\n[plugin.vpmem]\nmulti_mapping = perhaps\n",
+		  "t.ini:4: [plugin.vpmem] multi_mapping", "not a boolean" },
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = nosuch\n", "plugin 'nosuch' not found",
+		  LH_TEST_PLUGIN_DIR },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lh_config *cfg = NULL;
+		struct lh_host *host = NULL;
+		struct lh_driver *driver = NULL;
+		struct lh_error err = { 0 };
+		char *text;
+
+		if (asprintf(&text, "[host]\nplugin_dir = %s\n%s", LH_TEST_PLUGIN_DIR, cases[i][0]) < 0)
+			abort();
+		/* Two lines of [host] come first: the case's lines are 2 further. */
+		CU_ASSERT_EQUAL_FATAL(lh_config_parse(text, "t.ini", "/", &cfg, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&driver, &err), 0);
+		CU_ASSERT_NOT_EQUAL(lh_host_open(cfg, driver, NULL, &host, &err), 0);
+		CU_ASSERT_PTR_NULL(host);
+		{
+			char want[256];
+			const char *line = strstr(cases[i][1], "t.ini:");
+
+			if (line) {
+				int n = atoi(line + 6) + 2;
+
+				snprintf(want, sizeof(want), "t.ini:%d%s", n, strchr(line + 6, ':'));
+			} else {
+				snprintf(want, sizeof(want), "%s", cases[i][1]);
+			}
+			ASSERT_MSG_HAS(err, want);
+		}
+		ASSERT_MSG_HAS(err, cases[i][2]);
+		lh_driver_close(driver);
+		lh_config_free(cfg);
+		free(text);
+	}
+}
+
+static void test_missing_file(void)
+{
+	struct lh_config *cfg = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_config_load("/nonexistent/layers.ini", &cfg, &err), -ENOENT);
+	ASSERT_MSG_HAS(err, "/nonexistent/layers.ini");
+}
+
+static void test_container_ids(void)
+{
+	char long_id[200];
+
+	CU_ASSERT_TRUE(lh_container_id_valid("a"));
+	CU_ASSERT_TRUE(lh_container_id_valid("A9_.-x"));
+	CU_ASSERT_FALSE(lh_container_id_valid(""));
+	CU_ASSERT_FALSE(lh_container_id_valid(".a"));
+	CU_ASSERT_FALSE(lh_container_id_valid("a/b"));
+	CU_ASSERT_FALSE(lh_container_id_valid("a b"));
+	memset(long_id, 'a', 128);
+	long_id[128] = '\0';
+	CU_ASSERT_TRUE(lh_container_id_valid(long_id));
+	long_id[128] = 'a';
+	long_id[129] = '\0';
+	CU_ASSERT_FALSE(lh_container_id_valid(long_id));
+}
+
+int main(void)
+{
+	static const struct cutest_case cases[] = {
+		{ "defaults", test_defaults },
+		{ "a full file", test_full_file },
+		{ "refusals name file, line, section and key", test_refusals_name_the_place },
+		{ "an over-long line is refused", test_long_line_refused },
+		{ "plugin keys are checked at load", test_plugin_keys_checked_at_load },
+		{ "a missing file", test_missing_file },
+		{ "container ids", test_container_ids },
+		{ NULL, NULL },
+	};
+
+	return cutest_run("config", cases, NULL);
+}

@@ -1,0 +1,349 @@
+/*
+ * test_loader.c - the plugin loader against real shared objects that are
+ * wrong in one way each (built from testplugin.c), and against files and
+ * symlinks the loader must not trust. Every refusal names the file.
+ */
+#include <CUnit/Basic.h>
+
+#include "fakehost.h"
+#include "fixtures.h"
+#include "host.h"
+#include "loader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef LH_BROKEN_PLUGIN_DIR
+#error "LH_BROKEN_PLUGIN_DIR must name the folder of the broken test plugins"
+#endif
+
+#define ASSERT_MSG_HAS(err, needle)                                                         \
+	do {                                                                                \
+		int has_ = strstr((err).message, (needle)) != NULL;                         \
+		if (!has_)                                                                  \
+			fprintf(stderr, "\n  message \"%s\" lacks \"%s\"\n", (err).message, \
+				(needle));                                                  \
+		CU_ASSERT(has_);                                                            \
+	} while (0)
+
+static char broken_file[4096];
+
+static const char *broken(const char *name)
+{
+	snprintf(broken_file, sizeof(broken_file), "%s/%s.so", LH_BROKEN_PLUGIN_DIR, name);
+	return broken_file;
+}
+
+/* Loading `name` from the broken folder fails with `code`, naming the file
+ * and `what`. */
+static void expect_refused(const char *name, int code, const char *what)
+{
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, name, &plugin, &err), code);
+	CU_ASSERT_PTR_NULL(plugin);
+	CU_ASSERT_EQUAL(err.code, code);
+	ASSERT_MSG_HAS(err, broken(name));
+	ASSERT_MSG_HAS(err, what);
+	lh_plugin_unload(plugin);
+}
+
+static void test_good_plugin(void)
+{
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+	struct fakehost fh;
+	struct lh_attach_request req = fakehost_request_init("/x.vhd", LH_ATTACH_READ_ONLY);
+	struct lh_attach_result res;
+
+	CU_ASSERT_EQUAL_FATAL(lh_plugin_load("/nonexistent:" LH_BROKEN_PLUGIN_DIR, "good", &plugin,
+					     &err), 0);
+	CU_ASSERT_STRING_EQUAL(plugin->path, broken("good"));
+	CU_ASSERT_STRING_EQUAL(plugin->ops->name, "good");
+	CU_ASSERT_EQUAL(plugin->ops->abi_version, LH_BACKEND_ABI_VERSION);
+
+	/* Drive it through the fake host like any backend. */
+	fakehost_init(&fh, LH_OS_LINUX);
+	fh.plugin = plugin;
+	fh.backend = plugin->ops;
+	fh.priv = calloc(1, plugin->ops->priv_size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fh.priv);
+	CU_ASSERT_EQUAL(fh.backend->open(fh.priv, &fh.services, &err), 0);
+	CU_ASSERT_EQUAL(fh.backend->attach(fh.priv, &req, &res, &err), 0);
+	CU_ASSERT_EQUAL(res.handle, 1);
+	CU_ASSERT_EQUAL(fh.backend->attach(fh.priv, &req, &res, &err), 0);
+	CU_ASSERT_EQUAL(res.handle, 2);
+	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, 1, &err), 0);
+	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, 1, &err), -LH_ENOTATTACHED);
+	fakehost_fini(&fh); /* closes, frees priv, unloads */
+}
+
+static void test_missing_plugin(void)
+{
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_plugin_load("/nonexistent-a:" LH_BROKEN_PLUGIN_DIR, "nope", &plugin,
+				       &err), -ENOENT);
+	CU_ASSERT_PTR_NULL(plugin);
+	ASSERT_MSG_HAS(err, "plugin 'nope' not found");
+	ASSERT_MSG_HAS(err, "nope.so");
+	ASSERT_MSG_HAS(err, "/nonexistent-a");
+	ASSERT_MSG_HAS(err, LH_BROKEN_PLUGIN_DIR);
+
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_plugin_load("", "nope", &plugin, &err), -ENOENT);
+	ASSERT_MSG_HAS(err, "no directories");
+
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_plugin_load_file("/nonexistent-b/x.so", &plugin, &err), -ENOENT);
+	ASSERT_MSG_HAS(err, "/nonexistent-b/x.so");
+}
+
+static void test_bad_names(void)
+{
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "../good", &plugin, &err), -EINVAL);
+	ASSERT_MSG_HAS(err, "'../good'");
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "", &plugin, &err), -EINVAL);
+	CU_ASSERT_PTR_NULL(plugin);
+}
+
+static void test_no_entry(void)
+{
+	expect_refused("noentry", -ELIBBAD, "no symbol '" LH_BACKEND_ENTRY_SYMBOL "'");
+}
+
+static void test_unknown_abi(void)
+{
+	expect_refused("badabi", -LH_EVERSION, "backend ABI version 99 is not supported");
+}
+
+static void test_small_table(void)
+{
+	expect_refused("small", -LH_EVERSION, "smaller than ABI v1");
+}
+
+static void test_missing_slots(void)
+{
+	static const char *const slots[] = { "open", "attach", "release", "encode", "decode",
+					     "close" };
+	char name[32], what[64];
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		snprintf(name, sizeof(name), "no%s", slots[i]);
+		snprintf(what, sizeof(what), "has no '%s' slot", slots[i]);
+		expect_refused(name, -LH_EUNSUPPORTED, what);
+	}
+}
+
+static void test_null_name(void)
+{
+	expect_refused("noname", -LH_EUNSUPPORTED, "has no name");
+}
+
+/* The host registry refuses the second of two plugins with one name; the
+ * loader itself loads both, each naming itself the same. */
+static void test_duplicate_names_load(void)
+{
+	struct lh_plugin *a = NULL, *b = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "dup_a", &a, &err), 0);
+	CU_ASSERT_EQUAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "dup_b", &b, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_STRING_EQUAL(a->ops->name, "dup");
+	CU_ASSERT_STRING_EQUAL(b->ops->name, a->ops->name);
+	CU_ASSERT_STRING_NOT_EQUAL(a->path, b->path);
+	CU_ASSERT_PTR_NOT_EQUAL(a->ops, b->ops);
+	lh_plugin_unload(b);
+	lh_plugin_unload(a);
+}
+
+/* The host refuses the second plugin named "dup", naming its file and the
+ * file the name was first loaded from; nothing stays loaded. */
+static void test_duplicate_name_refused_by_host(void)
+{
+	static const char ini[] = "[host]\nplugin_dir = " LH_BROKEN_PLUGIN_DIR "\n"
+				  "[pipeline]\nhost = dup_a\n[plugin.dup_b]\n";
+	struct lh_config *cfg = NULL;
+	struct lh_host *host = NULL;
+	struct lh_driver *driver = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(lh_config_parse(ini, "dup.ini", "/", &cfg, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&driver, &err), 0);
+	CU_ASSERT_EQUAL(lh_host_open(cfg, driver, NULL, &host, &err), -EEXIST);
+	CU_ASSERT_PTR_NULL(host);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "dup_b.so: refusing plugin"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "dup_a.so"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'dup'"));
+	lh_driver_close(driver);
+	lh_config_free(cfg);
+}
+
+static void test_check_table_directly(void)
+{
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_backend_check(NULL, "linked.so", &err), -LH_EUNSUPPORTED);
+	ASSERT_MSG_HAS(err, "linked.so");
+}
+
+/* A private plugin folder with a copy of good.so at `mode`. */
+static const char *plugin_copy(const char *dir, const char *name, mode_t mode)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.so", fixture_path(dir), name);
+	unlink(path);
+	if (fixture_sh("mkdir -p '%s' && cp '%s' '%s'", fixture_path(dir), broken("good"),
+		       path) != 0 || chmod(path, mode) != 0)
+		return NULL;
+	return path;
+}
+
+static void test_writable_files(void)
+{
+	static const struct {
+		mode_t mode;
+		const char *what;
+	} cases[] = {
+		{ 0664, "group-writable (mode 0664)" },
+		{ 0646, "world-writable (mode 0646)" },
+		{ 0666, "world-writable (mode 0666)" },
+		{ 0775, "group-writable (mode 0775)" },
+	};
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err;
+	const char *path;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		path = plugin_copy("writable", "copy", cases[i].mode);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+		CU_ASSERT_EQUAL(lh_plugin_load(fixture_path("writable"), "copy", &plugin, &err),
+				-EPERM);
+		CU_ASSERT_PTR_NULL(plugin);
+		ASSERT_MSG_HAS(err, path);
+		ASSERT_MSG_HAS(err, cases[i].what);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(lh_plugin_load_file(path, &plugin, &err), -EPERM);
+		ASSERT_MSG_HAS(err, path);
+	}
+	/* The same file, owner-writable only, is fine. */
+	path = plugin_copy("writable", "copy", 0755);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(lh_plugin_load(fixture_path("writable"), "copy", &plugin, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(plugin);
+	lh_plugin_unload(plugin);
+}
+
+static void test_symlinks(void)
+{
+	const char *dir = fixture_path("links");
+	char out_link[4096], in_link[4096], deep_link[4096];
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_copy("links", "real", 0755));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_copy("links/sub", "deep", 0755));
+	snprintf(out_link, sizeof(out_link), "%s/out.so", dir);
+	snprintf(in_link, sizeof(in_link), "%s/alias.so", dir);
+	snprintf(deep_link, sizeof(deep_link), "%s/deep.so", dir);
+	CU_ASSERT_FATAL(symlink(broken("good"), out_link) == 0);
+	CU_ASSERT_FATAL(symlink("real.so", in_link) == 0);
+	CU_ASSERT_FATAL(symlink("sub/deep.so", deep_link) == 0);
+
+	/* Out of the folder: refused before the file is opened. */
+	CU_ASSERT_EQUAL(lh_plugin_load(dir, "out", &plugin, &err), -EPERM);
+	CU_ASSERT_PTR_NULL(plugin);
+	ASSERT_MSG_HAS(err, out_link);
+	ASSERT_MSG_HAS(err, "leads out of the plugin directory");
+
+	/* Into a subfolder is out of the folder too. */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(lh_plugin_load(dir, "deep", &plugin, &err), -EPERM);
+	ASSERT_MSG_HAS(err, deep_link);
+
+	/* Within the folder: fine. */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(lh_plugin_load(dir, "alias", &plugin, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	CU_ASSERT_STRING_EQUAL(plugin->ops->name, "good");
+	lh_plugin_unload(plugin);
+}
+
+static void test_not_a_shared_object(void)
+{
+	const char *dir = fixture_path("junk");
+	char path[4096], text[200];
+	struct lh_plugin *plugin = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_FATAL(fixture_sh("mkdir -p '%s'", dir) == 0);
+	snprintf(path, sizeof(path), "%s/garbage.so", dir);
+	memset(text, 'x', sizeof(text));
+	CU_ASSERT_FATAL(fixture_write(path, text, sizeof(text)) == 0);
+	CU_ASSERT_EQUAL(lh_plugin_load(dir, "garbage", &plugin, &err), -ELIBBAD);
+	CU_ASSERT_PTR_NULL(plugin);
+	ASSERT_MSG_HAS(err, path);
+	ASSERT_MSG_HAS(err, "cannot load: ");
+	ASSERT_MSG_HAS(err, "ldd ");
+	/* The dynamic linker's reason, which libltdl alone hides. */
+	ASSERT_MSG_HAS(err, "invalid ELF header");
+	/* lt_dlerror's text sits between "cannot load: " and the hint. */
+	{
+		const char *start = strstr(err.message, "cannot load: ");
+		const char *hint = strstr(err.message, " (run 'ldd");
+
+		CU_ASSERT(start && hint && hint > start + strlen("cannot load: "));
+	}
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} cases[] = {
+		{ "good plugin loads and runs", test_good_plugin },
+		{ "missing plugin lists the folders", test_missing_plugin },
+		{ "names that are not plain", test_bad_names },
+		{ "no entry symbol", test_no_entry },
+		{ "unknown ABI version", test_unknown_abi },
+		{ "table smaller than v1", test_small_table },
+		{ "missing mandatory slots", test_missing_slots },
+		{ "NULL name", test_null_name },
+		{ "two plugins with one name both load", test_duplicate_names_load },
+		{ "the host refuses a second plugin of one name", test_duplicate_name_refused_by_host },
+		{ "lh_backend_check on a NULL table", test_check_table_directly },
+		{ "group- and world-writable files", test_writable_files },
+		{ "symlinks out of and within the folder", test_symlinks },
+		{ "not a shared object: lt_dlerror and ldd", test_not_a_shared_object },
+	};
+	CU_pSuite suite;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	suite = CU_add_suite("loader", NULL, NULL);
+	for (size_t i = 0; suite && i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!CU_add_test(suite, cases[i].name, cases[i].fn))
+			suite = NULL;
+	if (!suite)
+		return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	fixture_cleanup();
+	return failed ? 1 : 0;
+}
