@@ -100,7 +100,7 @@ int lh_host_modify(struct lh_host *host, const char *request_json, struct lh_err
 
 /* ---- instances ---------------------------------------------------------- */
 
-static void instance_free(struct lh_instance *inst)
+void lh_instance_free(struct lh_instance *inst)
 {
 	if (!inst)
 		return;
@@ -224,7 +224,7 @@ int lh_host_add_backend(struct lh_host *host, const char *name, struct lh_instan
 			host->n_instances--;
 	}
 	if (rc) {
-		instance_free(inst);
+		lh_instance_free(inst);
 		return rc;
 	}
 done:
@@ -253,7 +253,7 @@ int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *op
 			host->n_instances--;
 	}
 	if (rc) {
-		instance_free(inst);
+		lh_instance_free(inst);
 		return rc;
 	}
 	if (out)
@@ -261,32 +261,55 @@ int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *op
 	return 0;
 }
 
-int lh_host_open_instance_like(struct lh_host *host, const struct lh_instance *src,
-			       struct lh_instance **out, struct lh_error *err)
+int lh_instance_new_detached(struct lh_host *host, const struct lh_instance *like,
+			     struct lh_instance **out, struct lh_error *err)
 {
 	struct lh_instance *inst = calloc(1, sizeof(*inst));
 	int rc;
 
-	if (!inst || !(inst->name = strdup(src->name))) {
+	if (!inst || !(inst->name = strdup(like->name))) {
 		free(inst);
 		return LH_FAIL(err, -ENOMEM, "out of memory");
 	}
-	/* The clone shares the template's module: load it again by path so
-	 * each instance owns a reference of its own. */
-	if (src->plugin)
+	inst->ops = like->ops;
+	rc = instance_open(host, inst, err);
+	if (rc) {
+		lh_instance_free(inst);
+		return rc;
+	}
+	*out = inst;
+	return 0;
+}
+
+void lh_host_replace_instance(struct lh_host *host, struct lh_instance *old,
+			      struct lh_instance *fresh)
+{
+	for (size_t i = 0; i < host->n_instances; i++) {
+		if (host->instances[i] != old)
+			continue;
+		fresh->plugin = old->plugin;
+		old->plugin = NULL;
+		host->instances[i] = fresh;
+		lh_instance_free(old);
+		return;
+	}
+}
+
+int lh_host_open_instance_like(struct lh_host *host, const struct lh_instance *src,
+			       struct lh_instance **out, struct lh_error *err)
+{
+	struct lh_instance *inst = NULL;
+	int rc;
+
+	rc = lh_instance_new_detached(host, src, &inst, err);
+	/* The clone host keeps a module reference of its own, so either host
+	 * can be closed first. */
+	if (rc == 0 && src->plugin)
 		rc = lh_plugin_load_file(src->plugin->path, &inst->plugin, err);
-	else
-		rc = 0;
-	inst->ops = src->ops;
 	if (rc == 0)
 		rc = host_append(host, inst, err);
-	if (rc == 0) {
-		rc = instance_open(host, inst, err);
-		if (rc)
-			host->n_instances--;
-	}
 	if (rc) {
-		instance_free(inst);
+		lh_instance_free(inst);
 		return rc;
 	}
 	*out = inst;
@@ -364,7 +387,7 @@ void lh_host_close(struct lh_host *host)
 		return;
 	/* Backends close in reverse order of opening. */
 	for (size_t i = host->n_instances; i-- > 0;)
-		instance_free(host->instances[i]);
+		lh_instance_free(host->instances[i]);
 	free(host->instances);
 	lh_pipeline_state_free(host->pipeline);
 	if (host->owns_driver)

@@ -76,8 +76,23 @@ int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *op
 int lh_host_modify(struct lh_host *host, const char *request_json, struct lh_error *err);
 
 /* Open a fresh, empty instance of src's backend for another host (clones):
- * same options, services bound to `host`. */
+ * same options, services bound to `host`, in host's list. */
 int lh_host_open_instance_like(struct lh_host *host, const struct lh_instance *src,
 			       struct lh_instance **out, struct lh_error *err);
+
+/* A fresh, empty instance of like's backend bound to `host` (options from
+ * host's config) but not in its list and holding no module reference: it
+ * borrows like's module until lh_host_replace_instance hands it over.
+ * Free an unused one with lh_instance_free. */
+int lh_instance_new_detached(struct lh_host *host, const struct lh_instance *like,
+			     struct lh_instance **out, struct lh_error *err);
+
+/* Put `fresh` in old's place in host's list, move old's module reference to
+ * it, and free old. Cannot fail. */
+void lh_host_replace_instance(struct lh_host *host, struct lh_instance *old,
+			      struct lh_instance *fresh);
+
+/* Close (no requests) and free an instance not in any host's list. NULL-safe. */
+void lh_instance_free(struct lh_instance *inst);
 
 #endif

@@ -30,7 +30,6 @@
  */
 #include "state.h"
 
-#include "options.h"
 #include "pipeline.h"
 
 #include <errno.h>
@@ -461,78 +460,10 @@ static int state_parse(struct state_reader *r, struct state_image *img, uint64_t
 
 /* ---- decode: fresh instances, swapped in at the end ---------------------- */
 
-static void state_instance_free(struct lh_instance *inst)
-{
-	if (!inst)
-		return;
-	if (inst->priv)
-		inst->ops->close(inst->priv);
-	free(inst->priv);
-	lh_plugin_unload(inst->plugin);
-	free(inst->name);
-	free(inst);
-}
-
-/* The options exactly as the host gave `like` (its defaults, then its
- * [plugin.NAME] keys), parsed into a new priv. */
-static int state_instance_options(struct lh_host *host, struct lh_instance *inst,
-				  struct lh_error *err)
-{
-	const struct lh_plugin_section *sec = lh_config_plugin(host->cfg, inst->name);
-	const struct lh_option *opt;
-	char where[512];
-	int rc = lh_options_set_defaults(inst->ops->options, inst->priv, inst->ops->name, err);
-
-	for (size_t i = 0; rc == 0 && sec && i < sec->n_keys; i++) {
-		snprintf(where, sizeof(where), "%s:%u: [plugin.%s] %s", host->cfg->path,
-			 sec->keys[i].line, inst->name, sec->keys[i].key);
-		opt = lh_option_find(inst->ops->options, sec->keys[i].key);
-		rc = opt ? lh_option_set(opt, inst->priv, sec->keys[i].value, where, err)
-			 : LH_FAIL(err, -LH_ECONFIG, "%s: unknown key", where);
-	}
-	return rc;
-}
-
-/*
- * A new, empty instance of like's backend bound to host but not in its
- * list: the same services (so the same host, UVM and log name) and the
- * same options. It borrows like's module until it takes like's place.
- */
-static int state_instance_fresh(struct lh_host *host, const struct lh_instance *like,
-				struct lh_instance **out, struct lh_error *err)
-{
-	struct lh_instance *inst = calloc(1, sizeof(*inst));
-	int rc = 0;
-
-	if (!inst || !(inst->name = strdup(like->name)) ||
-	    !(inst->priv = calloc(1, like->ops->priv_size ? like->ops->priv_size : 1))) {
-		rc = LH_FAIL(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	inst->host = host;
-	inst->ops = like->ops;
-	inst->services = like->services;
-	inst->services.ctx = inst;
-	rc = state_instance_options(host, inst, err);
-	if (rc == 0)
-		rc = inst->ops->open(inst->priv, &inst->services, err);
-	if (rc) {
-		/* A failed open is followed by nothing but freeing priv. */
-		free(inst->priv);
-		inst->priv = NULL;
-		goto fail;
-	}
-	*out = inst;
-	return 0;
-fail:
-	state_instance_free(inst);
-	return rc;
-}
-
 static void state_image_free(struct state_image *img)
 {
 	for (size_t i = 0; i < img->n_backends; i++)
-		state_instance_free(img->backends[i].fresh);
+		lh_instance_free(img->backends[i].fresh);
 	free(img->backends);
 	lh_pipeline_state_free(img->records);
 }
@@ -611,7 +542,7 @@ static int state_decode_backends(struct lh_host *host, struct state_image *img, 
 	for (size_t i = 0; rc == 0 && i < img->n_backends; i++) {
 		struct state_backend *b = &img->backends[i];
 
-		rc = state_instance_fresh(host, b->target, &b->fresh, &inner);
+		rc = lh_instance_new_detached(host, b->target, &b->fresh, &inner);
 		if (rc == 0) {
 			lh_gob_decoder_init(&dec, b->blob, b->blob_len, b->blob_offset);
 			rc = b->fresh->ops->decode(b->fresh->priv, &dec, &inner);
@@ -634,17 +565,9 @@ static void state_swap_in(struct lh_host *host, struct state_image *img, char *t
 	for (size_t i = 0; i < img->n_backends; i++) {
 		struct state_backend *b = &img->backends[i];
 
-		for (size_t j = 0; j < host->n_instances; j++) {
-			if (host->instances[j] != b->target)
-				continue;
-			b->fresh->plugin = b->target->plugin;
-			b->target->plugin = NULL;
-			host->instances[j] = b->fresh;
-			state_instance_free(b->target);
-			b->fresh = NULL;
-			b->target = NULL;
-			break;
-		}
+		lh_host_replace_instance(host, b->target, b->fresh);
+		b->fresh = NULL;
+		b->target = NULL;
 	}
 	host->uvm.physically_backed = img->physically_backed;
 	host->uvm.no_direct_map = img->no_direct_map;
