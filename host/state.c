@@ -32,6 +32,7 @@
 
 #include "pipeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -736,6 +737,30 @@ static int state_fsync_dir(const char *path)
 	return rc;
 }
 
+/* A command killed while saving leaves its temp file behind; the next save
+ * (which holds the lock, so no other writer is at work) removes them. */
+static void state_remove_stale_temps(const char *path)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 1], stale[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct dirent *e;
+	DIR *d;
+
+	if (snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+		     slash ? path : ".") >= (int)sizeof(dir) ||
+	    snprintf(prefix, sizeof(prefix), "%s.tmp.", slash ? slash + 1 : path) >=
+		    (int)sizeof(prefix))
+		return;
+	d = opendir(dir[0] ? dir : "/");
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+		    snprintf(stale, sizeof(stale), "%s/%s", dir, e->d_name) < (int)sizeof(stale))
+			unlink(stale);
+	closedir(d);
+}
+
 int lh_state_save(struct lh_host *host, const char *path, struct lh_error *err)
 {
 	struct lh_gob_encoder enc;
@@ -751,6 +776,7 @@ int lh_state_save(struct lh_host *host, const char *path, struct lh_error *err)
 		rc = LH_FAIL(err, -ENAMETOOLONG, "%s: path too long", path);
 		goto out;
 	}
+	state_remove_stale_temps(path);
 	/* mkostemp creates the file 0600, so the state is never readable by
 	 * others, not even for a moment. */
 	fd = mkostemp(tmp, O_CLOEXEC);

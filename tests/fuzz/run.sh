@@ -14,12 +14,16 @@ command -v clang >/dev/null || {
 	echo "run.sh: clang not found: apt-get install -y --no-install-recommends clang libclang-rt-14-dev" >&2
 	exit 2
 }
+targets="gob vhd_footer config state"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DLH_FUZZ=ON \
+	-DLH_SANITIZE=address,undefined -DBUILD_TESTING=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$jobs" --target fuzz_gob fuzz_vhd_footer
+# The targets and the plugins the state target loads.
+cmake --build "$build" -j"$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done) \
+	scsi vpmem
 
 status=0
-for target in gob vhd_footer; do
+for target in $targets; do
 	# New inputs go to a scratch corpus; the committed seeds stay as they are.
 	work=$build/corpus-$target
 	mkdir -p "$work" "$build/artifacts-$target"
