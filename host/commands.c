@@ -166,9 +166,9 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 	code = session_open(cli, true, NULL, &s);
 	if (code)
 		goto done;
-	code = refuse_template(&s);
+	code = select_containers(s.cfg, names, n, &list, &count);
 	if (code == 0)
-		code = select_containers(s.cfg, names, n, &list, &count);
+		code = refuse_template(&s);
 	if (code == 0 && count == 0)
 		fprintf(stderr, "layerhost: %s declares no containers\n", s.cfg->path);
 	for (size_t i = 0; code == 0 && i < count; i++) {
@@ -302,9 +302,9 @@ int lh_cmd_plan(const struct lh_cli *cli, char *const *names, int n)
 	code = session_open(cli, false, plan, &s);
 	if (code)
 		goto done;
-	code = refuse_template(&s);
+	code = select_containers(s.cfg, names, n, &list, &count);
 	if (code == 0)
-		code = select_containers(s.cfg, names, n, &list, &count);
+		code = refuse_template(&s);
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		lh_error_clear(&err);
 		if (lh_pipeline_kind(s.host) == LH_KIND_HOST) {
@@ -392,6 +392,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		 const char *scratch_dir)
 {
 	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
+	char uvm_scratch[PATH_MAX];
+	bool made_dir = false;
 	struct lh_host *template_host = NULL, *clone = NULL;
 	struct lh_state_lock *lock = NULL;
 	struct lh_error err = { 0 };
@@ -418,7 +420,9 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	    snprintf(state_file, sizeof(state_file), "%s/layerhost.state", scratch_dir) >=
 		    (int)sizeof(state_file) ||
 	    snprintf(doc_file, sizeof(doc_file), "%s/%s.json", scratch_dir, new_id) >=
-		    (int)sizeof(doc_file)) {
+		    (int)sizeof(doc_file) ||
+	    snprintf(uvm_scratch, sizeof(uvm_scratch), "%s/scratch", scratch_dir) >=
+		    (int)sizeof(uvm_scratch)) {
 		fprintf(stderr, "layerhost: path too long\n");
 		lh_config_free(s.cfg);
 		return LH_EXIT_USAGE;
@@ -436,7 +440,15 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		LH_FAIL(&err, -EINVAL, "%s: not a template", template_file);
 		goto out;
 	}
-	if (lh_clone_build(template_host, new_id, scratch_dir, template_host->driver, &clone,
+	/* Everything the clone owns goes under DIR: the UVM's scratch folder
+	 * DIR/scratch, the other writable disks beside it, state, document. */
+	if (mkdir(scratch_dir, 0700) == 0) {
+		made_dir = true;
+	} else if (errno != EEXIST) {
+		LH_FAIL(&err, -errno, "%s: cannot create: %s", scratch_dir, strerror(errno));
+		goto out;
+	}
+	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
 			   &document, &err))
 		goto out;
 	if (lh_state_save(clone, state_file, &err))
@@ -455,6 +467,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 out:
 	if (code)
 		report_error(&err);
+	if (code && made_dir)
+		rmdir(scratch_dir); /* only if the failed clone left it empty */
 	free(text);
 	cJSON_Delete(document);
 	lh_host_close(clone);

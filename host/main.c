@@ -29,7 +29,7 @@ static const char usage_text[] =
 	"  restore                    load the state into a fresh host and print what it holds\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
-	"                             writable disks copied into DIR; writes DIR/layerhost.state\n"
+	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
 	"                             and the compute-system document DIR/NEWID.json\n"
 	"\n"
 	"Options:\n"

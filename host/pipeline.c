@@ -248,12 +248,14 @@ out:
 }
 
 /* Try each backend of a role in order; fall back on exactly "no location"
- * and "too large". */
+ * and "too large". `what` names the piece for messages ("container c1:
+ * layer 2"). */
 static int attach_by_role(struct lh_host *host, const struct lh_role *role,
 			  const struct lh_attach_request *req, struct lh_attached *out,
-			  struct lh_error *err)
+			  const char *what, struct lh_error *err)
 {
-	struct lh_error attempt;
+	struct lh_error attempt = { 0 };
+	const char *backend = "";
 	int rc = -LH_ENOLOCATION;
 
 	for (size_t i = 0; i < role->n; i++) {
@@ -263,17 +265,22 @@ static int attach_by_role(struct lh_host *host, const struct lh_role *role,
 			return LH_FAIL(err, -LH_ECONFIG, "backend %s is not loaded",
 				       role->backends[i]);
 		lh_error_clear(&attempt);
+		backend = inst->name;
 		rc = attach_through(inst, req, out, &attempt);
 		if (rc == 0)
 			return 0;
 		if (rc != -LH_ENOLOCATION && rc != -LH_ETOOLARGE)
 			break;
 		if (i + 1 < role->n)
-			lh_log(LH_LOG_INFO, "pipeline", "%s: %s; trying %s", inst->name,
+			lh_log(LH_LOG_INFO, "pipeline", "%s: %s: %s; trying %s", what, inst->name,
 			       attempt.message, role->backends[i + 1]);
 	}
-	return lh_error_set(err, rc, attempt.func ? attempt.func : __func__, "%s",
-			    attempt.message);
+	/* Name the backend, unless its message does already. */
+	size_t blen = strlen(backend);
+	bool named = strncmp(attempt.message, backend, blen) == 0 && attempt.message[blen] == ':';
+
+	return lh_error_set(err, rc, attempt.func ? attempt.func : __func__, "%s: %s%s%s", what,
+			    named ? "" : backend, named ? "" : ": ", attempt.message);
 }
 
 static int release_attached(struct lh_host *host, struct lh_attached *a, struct lh_error *err)
@@ -358,7 +365,7 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
 	static const char *const ro[] = { "ro" };
-	char path[PATH_MAX], resolved[PATH_MAX];
+	char path[PATH_MAX], resolved[PATH_MAX], what[192];
 	struct lh_attach_request req;
 	int rc = 0;
 
@@ -374,7 +381,8 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 		req.controller = req.lun = -1;
 		req.guest_options = ro;
 		req.n_guest_options = 1;
-		rc = attach_by_role(host, &host->cfg->lcow_layers, &req, &m->layers[i], err);
+		snprintf(what, sizeof(what), "container %s: layer %zu", c->name, i + 1);
+		rc = attach_by_role(host, &host->cfg->lcow_layers, &req, &m->layers[i], what, err);
 		if (rc == 0)
 			m->n_layers = i + 1;
 	}
@@ -392,7 +400,8 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 		req.flags = LH_ATTACH_GUEST_MOUNT;
 		req.access = LH_ACCESS_THIS_VM;
 		req.controller = req.lun = -1;
-		rc = attach_by_role(host, &host->cfg->lcow_scratch, &req, &m->scratch, err);
+		snprintf(what, sizeof(what), "container %s: scratch", c->name);
+		rc = attach_by_role(host, &host->cfg->lcow_scratch, &req, &m->scratch, what, err);
 	}
 	if (rc == 0 && (asprintf(&m->scratch_path, "%s/scratch/%s",
 				 m->scratch.uvm_path ? m->scratch.uvm_path : "", c->name) < 0 ||
@@ -409,7 +418,7 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 static int mount_wcow(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
-	char path[PATH_MAX], resolved[PATH_MAX], *guest_root = NULL;
+	char path[PATH_MAX], resolved[PATH_MAX], what[192], *guest_root = NULL;
 	struct lh_attach_request req;
 	int rc = 0;
 
@@ -420,7 +429,8 @@ static int mount_wcow(struct lh_host *host, const struct lh_container_config *c,
 		req.flags = LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER;
 		req.access = LH_ACCESS_VM_GROUP;
 		req.controller = req.lun = -1;
-		rc = attach_by_role(host, &host->cfg->wcow_layers, &req, &m->layers[i], err);
+		snprintf(what, sizeof(what), "container %s: layer %zu", c->name, i + 1);
+		rc = attach_by_role(host, &host->cfg->wcow_layers, &req, &m->layers[i], what, err);
 		if (rc == 0)
 			m->n_layers = i + 1;
 	}
@@ -440,7 +450,8 @@ static int mount_wcow(struct lh_host *host, const struct lh_container_config *c,
 		req.flags = LH_ATTACH_GUEST_MOUNT;
 		req.access = LH_ACCESS_THIS_VM;
 		req.controller = req.lun = -1;
-		rc = attach_by_role(host, &host->cfg->wcow_scratch, &req, &m->scratch, err);
+		snprintf(what, sizeof(what), "container %s: scratch", c->name);
+		rc = attach_by_role(host, &host->cfg->wcow_scratch, &req, &m->scratch, what, err);
 	}
 	if (rc == 0 && (!(m->rootfs = strdup(guest_root)) || !(m->scratch_path = strdup(guest_root))))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
@@ -456,6 +467,7 @@ static int mount_host(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
 	struct lh_attach_request req;
+	char what[192];
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -468,7 +480,8 @@ static int mount_host(struct lh_host *host, const struct lh_container_config *c,
 	req.scratch_dir = c->scratch;
 	req.mount_path = c->mount_path;
 	/* The whole stack is one attachment: it sits in the scratch slot. */
-	rc = attach_by_role(host, &host->cfg->host_layers, &req, &m->scratch, err);
+	snprintf(what, sizeof(what), "container %s", c->name);
+	rc = attach_by_role(host, &host->cfg->host_layers, &req, &m->scratch, what, err);
 	if (rc == 0 && (!(m->rootfs = strdup(m->scratch.uvm_path ? m->scratch.uvm_path : "")) ||
 			!(m->scratch_path = strdup(c->scratch))))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");

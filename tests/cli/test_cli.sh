@@ -82,6 +82,74 @@ check "plan prints the requests" sh -c "'$lh' --config '$ini' plan web | grep -q
 check "plan leaves the journal alone" test "$(wc -l <"$journal")" -eq "$lines"
 check "plan leaves the state alone" sh -c "'$lh' --config '$ini' status | grep -q '^0 container'"
 
+# Save, restore in a new process, and the journal still balances after
+# the restored containers are unmounted.
+check "mount for save" "$lh" --config "$ini" mount web worker
+check "save" sh -c "'$lh' --config '$ini' save | grep -q 'saved UVM example-uvm'"
+check "restore prints what the state holds" \
+	sh -c "'$lh' --config '$ini' restore | grep -q '^2 container'"
+check "unmount the restored containers" "$lh" --config "$ini" unmount --all
+
+# A template: the UVM takes no more mounts; a clone of it does.
+check "mount for the template" "$lh" --config "$ini" mount web
+check "save as template" "$lh" --config "$ini" save --template base
+expect_exit 1 "saved as template 'base'" --config "$ini" mount worker
+check "clone the template" "$lh" --config "$ini" clone --template base --id clone1 \
+	--scratch-dir "$work/clone1"
+check "the clone's document lists the template" \
+	grep -q '"TemplateSystemId":[[:space:]]*"example-uvm"' "$work/clone1/clone1.json"
+check "the clone's writable scratch is a copy" \
+	cmp -s "$work/example/scratch/web/sandbox.vhdx" \
+	"$(find "$work/clone1" -name sandbox.vhdx | head -n 1)"
+check "the clone takes mounts" "$lh" --config "$ini" --uvm-id clone1 \
+	--state "$work/clone1/layerhost.state" mount worker
+check "the clone holds both containers" sh -c "'$lh' --config '$ini' --uvm-id clone1 \
+	--state '$work/clone1/layerhost.state' status | grep -q '^2 container'"
+check "the clone unmounts" "$lh" --config "$ini" --uvm-id clone1 \
+	--state "$work/clone1/layerhost.state" unmount --all
+expect_exit 1 "not of UVM 'clone1'" --config "$ini" --uvm-id clone1 status
+
+# WCOW: the same layers as folders shared over VSMB, scratch on SCSI.
+cat >"$work/wcow.ini" <<INI
+[host]
+journal = wcow.journal
+state = wcow.state
+[uvm]
+id = wcow-uvm
+os = windows
+no_direct_map = true
+[container.app]
+layers = example/layers/base, example/layers/runtime, example/layers/web
+scratch = example/scratch/web
+INI
+check "wcow mount" sh -c "'$lh' --config '$work/wcow.ini' mount | grep -q 'layer 3 *vsmb *s3'"
+check "wcow unmount in a new process" "$lh" --config "$work/wcow.ini" unmount app
+check "wcow journal balanced" test "$(grep -c '"Add"' "$work/wcow.journal")" -eq \
+	"$(grep -c '"Remove"' "$work/wcow.journal")"
+
+# Host mode: real overlay mounts of the example's layer.vhd images.
+if [ "$(id -u)" -eq 0 ]; then
+	cat >"$work/host.ini" <<INI
+[host]
+journal = host.journal
+state = host.state
+[plugin.hostlayer]
+run_root = $work/run
+[container.web]
+layers = example/layers/base, example/layers/runtime, example/layers/web
+scratch = hostscratch
+INI
+	mkdir -p "$work/hostscratch"
+	check "host mount" "$lh" --config "$work/host.ini" mount
+	check "the top layer's file is in the rootfs" test -f "$work/run/web/rootfs/srv/index.html"
+	check "the runtime layer shadows the base's motd" \
+		grep -qx runtime "$work/run/web/rootfs/etc/motd"
+	check "host unmount in a new process" "$lh" --config "$work/host.ini" unmount web
+	check "nothing of ours is mounted" sh -c "! grep -q '$work' /proc/self/mountinfo"
+else
+	echo "SKIPPED: host-mode mounts need root (CAP_SYS_ADMIN)"
+fi
+
 # Usage and configuration errors: exit 2, a message naming the culprit.
 expect_exit 2 "config FILE is required" status
 expect_exit 2 "unknown command 'frobnicate'" --config "$ini" frobnicate
