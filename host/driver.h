@@ -38,6 +38,12 @@ void lh_driver_close(struct lh_driver *drv);
  * N continuing from the last line already in the file. */
 int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		    struct lh_driver **out, struct lh_error *err);
+/* Append a request to a journal from lh_journal_open, with "guest":
+ * `guest` (e.g. "undelivered") when not NULL: how drivers that realise
+ * requests record what they could not deliver. */
+int lh_journal_append(struct lh_driver *journal, const char *uvm_id, const cJSON *request,
+		      const char *guest, struct lh_error *err);
+
 /* Discards every request (benchmarks). */
 int lh_null_driver_open(struct lh_driver **out, struct lh_error *err);
 

@@ -62,10 +62,10 @@ out:
 	return rc;
 }
 
-static int journal_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
-			  struct lh_error *err)
+/* One line: {"seq":N,"uvm":ID,"request":{...}[,"guest":STATUS]}. */
+static int journal_write(struct journal *j, const char *uvm_id, const cJSON *request,
+			 const char *guest, struct lh_error *err)
 {
-	struct journal *j = (struct journal *)drv;
 	cJSON *record = cJSON_CreateObject();
 	char *line = NULL;
 	size_t len, done = 0;
@@ -75,6 +75,7 @@ static int journal_modify(struct lh_driver *drv, const char *uvm_id, const cJSON
 	if (!record || !cJSON_AddNumberToObject(record, "seq", (double)(j->seq + 1)) ||
 	    !cJSON_AddStringToObject(record, "uvm", uvm_id) ||
 	    !cJSON_AddItemReferenceToObject(record, "request", (cJSON *)request) ||
+	    (guest && !cJSON_AddStringToObject(record, "guest", guest)) ||
 	    !(line = cJSON_PrintUnformatted(record))) {
 		rc = LH_FAIL(err, -ENOMEM, "journal: out of memory");
 		goto out;
@@ -103,6 +104,18 @@ out:
 	free(line);
 	cJSON_Delete(record);
 	return rc;
+}
+
+static int journal_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
+			  struct lh_error *err)
+{
+	return journal_write((struct journal *)drv, uvm_id, request, NULL, err);
+}
+
+int lh_journal_append(struct lh_driver *journal, const char *uvm_id, const cJSON *request,
+		      const char *guest, struct lh_error *err)
+{
+	return journal_write((struct journal *)journal, uvm_id, request, guest, err);
 }
 
 static void journal_close(struct lh_driver *drv)

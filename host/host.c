@@ -4,6 +4,7 @@
 #include "copy.h"
 #include "disk.h"
 #include "document.h"
+#include "driver_qemu.h"
 #include "gob.h"
 #include "log.h"
 #include "options.h"
@@ -407,6 +408,8 @@ int lh_driver_open(const struct lh_config *cfg, struct lh_driver **out, struct l
 		return lh_journal_open(cfg->journal_path, cfg->journal_fsync, out, err);
 	if (strcmp(cfg->driver, "null") == 0)
 		return lh_null_driver_open(out, err);
+	if (strcmp(cfg->driver, "qemu") == 0)
+		return lh_qemu_driver_open(cfg, out, err);
 	return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: driver '%s' is not available in this build",
 		       cfg->path, cfg->driver);
 }

@@ -1,5 +1,6 @@
 /* main.c - the layerhost command line: options, then one command. */
 #include "commands.h"
+#include "commands_vm.h"
 #include "log.h"
 #include "options.h"
 
@@ -27,6 +28,8 @@ static const char usage_text[] =
 	"                             template (<state folder>/templates/NAME.state), after\n"
 	"                             which it takes no more mounts\n"
 	"  restore                    load the state into a fresh host and print what it holds\n"
+	"  vm start|stop|status       the QEMU UVM of driver = qemu: start it (paused, sized\n"
+	"                             from the config), stop it, or show it and its devices\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
@@ -165,6 +168,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(command, "plan"))
 		return lh_cmd_plan(&cli, args, n_args);
+	if (!strcmp(command, "vm")) {
+		if (n_args != 1)
+			return usage_error("%s", "vm takes one of start, stop, status");
+		return lh_cmd_vm(&cli, args[0]);
+	}
 	if (n_args)
 		return usage_error("unexpected argument '%s'", args[0]);
 	if (!strcmp(command, "status"))

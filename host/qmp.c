@@ -311,6 +311,12 @@ int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct
 	if (rc)
 		goto fail;
 	rc = qmp_read_message(q, deadline, &greeting, err);
+	if (rc == -ETIMEDOUT) {
+		/* A monitor serves one client; the others wait unanswered. */
+		lh_error_clear(err);
+		rc = LH_FAIL(err, rc, "QMP %s: no greeting within %d ms (another client holds "
+			     "this monitor?)", path, timeout_ms);
+	}
 	if (rc)
 		goto fail;
 	if (!cJSON_GetObjectItemCaseSensitive(greeting, "QMP")) {

@@ -257,8 +257,38 @@ static void vm_argv_free(struct vm_argv *a)
 	free(a->v);
 }
 
+struct vm_paths {
+	char *record, *qmp, *control, *log, *pidfile;
+};
+
+static int vm_paths_get(const struct lh_config *cfg, const char *uvm_id, struct vm_paths *p)
+{
+	const char *id = uvm_id ? uvm_id : cfg->uvm_id;
+
+	memset(p, 0, sizeof(*p));
+	p->record = lh_vm_record_path(cfg, id);
+	if (asprintf(&p->qmp, "%s/%s.qmp", cfg->run_dir, id) < 0)
+		p->qmp = NULL;
+	if (asprintf(&p->control, "%s/%s.control", cfg->run_dir, id) < 0)
+		p->control = NULL;
+	if (asprintf(&p->log, "%s/%s.log", cfg->run_dir, id) < 0)
+		p->log = NULL;
+	if (asprintf(&p->pidfile, "%s/%s.pid", cfg->run_dir, id) < 0)
+		p->pidfile = NULL;
+	return p->record && p->qmp && p->control && p->log && p->pidfile ? 0 : -ENOMEM;
+}
+
+static void vm_paths_free(struct vm_paths *p)
+{
+	free(p->record);
+	free(p->qmp);
+	free(p->control);
+	free(p->log);
+	free(p->pidfile);
+}
+
 static int vm_build_argv(const struct lh_config *cfg, const struct lh_vm_layout *l,
-			 const char *qmp, const char *pidfile, struct vm_argv *a)
+			 const struct vm_paths *p, struct vm_argv *a)
 {
 	int ports = l->pmem_devices + l->share_ports, rc = 0;
 	/* Each pmem device gets its own 1 GiB-aligned window of device memory. */
@@ -269,7 +299,7 @@ static int vm_build_argv(const struct lh_config *cfg, const struct lh_vm_layout 
 	rc |= vm_arg(a, "-machine") | vm_arg(a, "q35,accel=kvm:tcg");
 	rc |= vm_arg(a, "-nodefaults") | vm_arg(a, "-display") | vm_arg(a, "none");
 	rc |= vm_arg(a, "-S") | vm_arg(a, "-daemonize");
-	rc |= vm_arg(a, "-pidfile") | vm_arg(a, "%s", pidfile);
+	rc |= vm_arg(a, "-pidfile") | vm_arg(a, "%s", p->pidfile);
 	rc |= vm_arg(a, "-m");
 	if (l->pmem_devices)
 		rc |= vm_arg(a, "%lluM,slots=%d,maxmem=%lluM",
@@ -292,7 +322,10 @@ static int vm_build_argv(const struct lh_config *cfg, const struct lh_vm_layout 
 		      vm_arg(a, "pcie-root-port,id=rp%d,chassis=%d,bus=pcie.0,addr=0x%x.%d%s", k,
 			     k + 1, VM_PORT_FIRST_SLOT + k / 8, k % 8,
 			     k % 8 == 0 ? ",multifunction=on" : "");
-	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", qmp);
+	/* A QMP monitor serves one client at a time: the driver's socket and
+	 * a control socket for status, stop and tests. */
+	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->qmp);
+	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->control);
 	return rc ? -ENOMEM : 0;
 }
 
@@ -338,32 +371,6 @@ static int vm_read_pidfile(const char *path, pid_t *pid)
 	return *pid > 0 ? 0 : -EINVAL;
 }
 
-struct vm_paths {
-	char *record, *qmp, *log, *pidfile;
-};
-
-static int vm_paths_get(const struct lh_config *cfg, const char *uvm_id, struct vm_paths *p)
-{
-	const char *id = uvm_id ? uvm_id : cfg->uvm_id;
-
-	memset(p, 0, sizeof(*p));
-	p->record = lh_vm_record_path(cfg, id);
-	if (asprintf(&p->qmp, "%s/%s.qmp", cfg->run_dir, id) < 0)
-		p->qmp = NULL;
-	if (asprintf(&p->log, "%s/%s.log", cfg->run_dir, id) < 0)
-		p->log = NULL;
-	if (asprintf(&p->pidfile, "%s/%s.pid", cfg->run_dir, id) < 0)
-		p->pidfile = NULL;
-	return p->record && p->qmp && p->log && p->pidfile ? 0 : -ENOMEM;
-}
-
-static void vm_paths_free(struct vm_paths *p)
-{
-	free(p->record);
-	free(p->qmp);
-	free(p->log);
-	free(p->pidfile);
-}
 
 static int vm_spawn(char **argv, const char *log, int *status)
 {
@@ -396,6 +403,7 @@ static cJSON *vm_record_new(const char *id, pid_t pid, const struct vm_paths *p,
 	if (!rec || !cJSON_AddStringToObject(rec, "uvm", id) ||
 	    !cJSON_AddNumberToObject(rec, "pid", pid) ||
 	    !cJSON_AddStringToObject(rec, "qmp", p->qmp) ||
+	    !cJSON_AddStringToObject(rec, "control", p->control) ||
 	    !cJSON_AddStringToObject(rec, "log", p->log) ||
 	    !(layout = cJSON_AddObjectToObject(rec, "layout")) ||
 	    !cJSON_AddNumberToObject(layout, "scsi_controllers", l->scsi_controllers) ||
@@ -446,7 +454,8 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 	rec = NULL;
 	unlink(p.qmp);
 	unlink(p.pidfile);
-	rc = vm_build_argv(cfg, &layout, p.qmp, p.pidfile, &argv);
+	unlink(p.control);
+	rc = vm_build_argv(cfg, &layout, &p, &argv);
 	if (!rc)
 		rc = vm_spawn(argv.v, p.log, &status);
 	if (rc) {
@@ -464,7 +473,7 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 			     cfg->qemu_binary, tail, p.log);
 		goto out;
 	}
-	rc = lh_qmp_connect(p.qmp, LH_QMP_TIMEOUT_MS, &qmp, err);
+	rc = lh_qmp_connect(p.control, LH_QMP_TIMEOUT_MS, &qmp, err);
 	if (rc)
 		goto kill;
 	rec = vm_record_new(id, pid, &p, &layout);
@@ -478,6 +487,7 @@ kill:
 	kill(pid, SIGKILL);
 	vm_wait_gone(pid, VM_STOP_WAIT_MS);
 	unlink(p.qmp);
+	unlink(p.control);
 out:
 	lh_qmp_close(qmp);
 	cJSON_Delete(rec);
@@ -489,6 +499,8 @@ out:
 /* End a helper daemon the record lists, if it is still around. */
 static void vm_end_daemon(pid_t pid)
 {
+	/* Our own child (the driver ran in this process) is reaped here. */
+	waitpid(pid, NULL, WNOHANG);
 	if (!lh_vm_pid_alive(pid))
 		return;
 	kill(pid, SIGTERM);
@@ -516,8 +528,7 @@ int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error 
 		goto out;
 	pid = (pid_t)cJSON_GetObjectItem(rec, "pid")->valuedouble;
 	if (lh_vm_pid_alive(pid)) {
-		if (lh_qmp_connect(cJSON_GetObjectItem(rec, "qmp")->valuestring, 2000, &qmp,
-				   NULL) == 0)
+		if (lh_qmp_connect(p.control, 2000, &qmp, NULL) == 0)
 			lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
 		if (!vm_wait_gone(pid, VM_STOP_WAIT_MS)) {
 			kill(pid, SIGKILL);
@@ -531,6 +542,7 @@ int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error 
 		if (cJSON_IsNumber(daemon))
 			vm_end_daemon((pid_t)daemon->valuedouble);
 	unlink(cJSON_GetObjectItem(rec, "qmp")->valuestring);
+	unlink(p.control);
 	unlink(p.pidfile);
 	if (unlink(p.record) < 0)
 		rc = LH_FAIL(err, -errno, "%s: %s", p.record, strerror(errno));
@@ -545,6 +557,7 @@ int lh_vm_status(const struct lh_config *cfg, const char *uvm_id, cJSON **out,
 		 struct lh_error *err)
 {
 	char *path = lh_vm_record_path(cfg, uvm_id);
+	const cJSON *control;
 	struct lh_qmp *qmp = NULL;
 	cJSON *rec = NULL, *status = NULL, *pending, *pmem;
 	bool running;
@@ -557,8 +570,9 @@ int lh_vm_status(const struct lh_config *cfg, const char *uvm_id, cJSON **out,
 	if (rc)
 		goto out;
 	running = lh_vm_pid_alive((pid_t)cJSON_GetObjectItem(rec, "pid")->valuedouble);
-	if (running &&
-	    lh_qmp_connect(cJSON_GetObjectItem(rec, "qmp")->valuestring, 2000, &qmp, NULL) == 0)
+	control = cJSON_GetObjectItem(rec, "control");
+	if (running && cJSON_IsString(control) &&
+	    lh_qmp_connect(control->valuestring, 2000, &qmp, NULL) == 0)
 		lh_qmp_execute(qmp, "query-status", NULL, &status, 2000, NULL);
 	pending = cJSON_CreateArray();
 	pmem = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "driver"), "pmem");

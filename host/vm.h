@@ -5,10 +5,12 @@
  * A started VM is described by its record, <run_dir>/<uvm id>.vm, a small
  * JSON object written atomically (temp file, rename) so another process
  * (a later `layerhost` run, a restore) finds and reconnects to it:
- *   {"uvm":ID, "pid":N, "qmp":SOCKET, "log":FILE,
+ *   {"uvm":ID, "pid":N, "qmp":SOCKET, "control":SOCKET, "log":FILE,
  *    "layout":{"scsi_controllers":C, "pmem_devices":P, "share_ports":S},
  *    "daemons":[pid...],   helper processes stop must end (virtiofsd)
  *    "driver":{...}}       the qemu driver's own bookkeeping (driver_qemu.c)
+ * "qmp" is the qemu driver's QMP socket, "control" a second monitor for
+ * status, stop and tools (a QMP monitor serves one client at a time).
  * The record is not fsync'd: a VM does not survive the crash that would
  * lose it.
  *

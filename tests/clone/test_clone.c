@@ -9,7 +9,7 @@
  */
 #include "clone.h"
 #include "cutest.h"
-#include "faultdriver.h"
+#include "testhost.h"
 #include "fixtures.h"
 #include "fakehost.h"
 #include "pipeline.h"
@@ -24,43 +24,11 @@
 
 #define MIB (1024ull * 1024)
 
-struct world {
-	struct lh_config *cfg;
-	struct fault_driver *driver;
-	struct lh_host *host;
-};
-
-static void world_open_ini(struct world *w, const char *plugin_dir, const char *ini,
-			   const char *id)
+static void world_open(struct testhost *w, bool with_c)
 {
-	struct lh_error err = { 0 };
-	char *text;
-
-	memset(w, 0, sizeof(*w));
-	if (asprintf(&text, "[host]\nplugin_dir = %s\n%s", plugin_dir, ini) < 0)
-		abort();
-	if (lh_config_parse(text, "clone.ini", fixture_dir(), &w->cfg, &err))
-		fprintf(stderr, "config: %s\n", err.message);
-	free(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->cfg);
-	w->driver = fault_driver_new();
-	if (lh_host_open(w->cfg, &w->driver->base, id, &w->host, &err))
-		fprintf(stderr, "host: %s\n", err.message);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->host);
-}
-
-static void world_open(struct world *w, bool with_c)
-{
-	world_open_ini(w, LH_STATE_TEST_PLUGIN_DIR,
-		       with_c ? "[pipeline]\nhost = testb\n[plugin.testc]\n"
-			      : "[pipeline]\nhost = testb\n", "tpl");
-}
-
-static void world_close(struct world *w)
-{
-	lh_host_close(w->host);
-	lh_driver_close(&w->driver->base);
-	lh_config_free(w->cfg);
+	testhost_open(w, LH_STATE_TEST_PLUGIN_DIR,
+		      with_c ? "[pipeline]\nhost = testb\n[plugin.testc]\n" : "[pipeline]\nhost = testb\n",
+		      "tpl");
 }
 
 static uint64_t attach(struct lh_host *host, const char *backend, const char *path, bool ro)
@@ -160,7 +128,7 @@ static void test_clone_shares_ro_copies_rw(void)
 	struct lh_host *clone = NULL, *clone2 = NULL;
 	const struct lh_mounted *m;
 	cJSON *doc = NULL, *doc2 = NULL;
-	struct world w;
+	struct testhost w;
 	struct paths p;
 	uint64_t layer;
 	char *text;
@@ -218,7 +186,7 @@ static void test_clone_shares_ro_copies_rw(void)
 	cJSON_Delete(doc2);
 	lh_host_close(clone2);
 	lh_host_close(clone);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* Through the state file, as the CLI does it: template saved, loaded
@@ -230,7 +198,7 @@ static void test_clone_through_state_files(void)
 	char scratch[4096];
 	struct lh_error err = { 0 };
 	struct lh_host *clone = NULL, *again = NULL;
-	struct world w, t;
+	struct testhost w, t;
 	cJSON *doc = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(fixture_vhd(rw, 1 * MIB), 0);
@@ -258,8 +226,8 @@ static void test_clone_through_state_files(void)
 	cJSON_Delete(doc);
 	lh_host_close(again);
 	lh_host_close(clone);
-	world_close(&t);
-	world_close(&w);
+	testhost_close(&t);
+	testhost_close(&w);
 }
 
 static void test_clone_not_supported(void)
@@ -268,7 +236,7 @@ static void test_clone_not_supported(void)
 	struct lh_error err = { 0 };
 	struct lh_host *clone = (struct lh_host *)1;
 	cJSON *doc = (cJSON *)1;
-	struct world w;
+	struct testhost w;
 
 	world_open(&w, true);
 	attach(w.host, "testc", "/layers/c", true);
@@ -280,7 +248,7 @@ static void test_clone_not_supported(void)
 	CU_ASSERT_PTR_NULL(doc);
 	CU_ASSERT_FALSE(exists(scratch));
 	CU_ASSERT_FALSE(exists(fixture_path("clones/ns")));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* A file-size limit makes the second copy fail (EFBIG) after the first
@@ -295,7 +263,7 @@ static void test_clone_copy_failure_leaves_nothing(void)
 	struct lh_host *clone = NULL;
 	struct rlimit old, lim;
 	cJSON *doc = NULL;
-	struct world w;
+	struct testhost w;
 	int rc;
 
 	CU_ASSERT_EQUAL_FATAL(fixture_write(small, "small", 5), 0);
@@ -327,7 +295,7 @@ static void test_clone_copy_failure_leaves_nothing(void)
 	CU_ASSERT_NOT_EQUAL(rc, 0);
 	CU_ASSERT_FALSE(exists(fixture_path("clones/cf2")));
 	CU_ASSERT_TRUE(exists(fixture_path("clones/cf/scratch")));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* ---- with the real plugins ------------------------------------------------------ */
@@ -341,7 +309,7 @@ static void test_clone_lcow_real_plugins(void)
 	struct lh_host *clone = NULL, *clone2 = NULL;
 	const struct lh_mounted *m;
 	cJSON *doc = NULL, *doc2 = NULL;
-	struct world w;
+	struct testhost w;
 	struct paths p;
 	char *text;
 
@@ -350,7 +318,7 @@ static void test_clone_lcow_real_plugins(void)
 	CU_ASSERT_EQUAL_FATAL(fixture_vhdx(fixture_path("lc/s1/sandbox.vhdx"), 16 * MIB), 0);
 	snprintf(ini, sizeof(ini), "[uvm]\nos = linux\nid = tpl\n[plugin.vpmem]\nmulti_mapping = "
 		 "false\n[container.a1]\nlayers = lc/l0, lc/l1\nscratch = lc/s1\n");
-	world_open_ini(&w, LH_TEST_PLUGIN_DIR, ini, NULL);
+	testhost_open(&w, LH_TEST_PLUGIN_DIR, ini, NULL);
 	if (lh_pipeline_mount(w.host, lh_config_container(w.cfg, "a1"), &err))
 		fprintf(stderr, "\n  mount: %s\n", err.message);
 	CU_ASSERT_EQUAL_FATAL(err.code, 0);
@@ -388,7 +356,7 @@ static void test_clone_lcow_real_plugins(void)
 	cJSON_Delete(doc2);
 	lh_host_close(clone2);
 	lh_host_close(clone);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* The scsi copy of the scratch fails: nothing of the clone stays. */
@@ -399,14 +367,14 @@ static void test_clone_lcow_copy_failure(void)
 	struct lh_host *clone = NULL;
 	struct rlimit old, lim;
 	cJSON *doc = NULL;
-	struct world w;
+	struct testhost w;
 	int rc;
 
 	CU_ASSERT_EQUAL_FATAL(fixture_vhd(fixture_path("lf/l0/layer.vhd"), 512 * 1024), 0);
 	CU_ASSERT_EQUAL_FATAL(fixture_vhdx(fixture_path("lf/s1/sandbox.vhdx"), 16 * MIB), 0);
 	snprintf(ini, sizeof(ini), "[uvm]\nos = linux\nid = tpl\n"
 		 "[container.f1]\nlayers = lf/l0\nscratch = lf/s1\n");
-	world_open_ini(&w, LH_TEST_PLUGIN_DIR, ini, NULL);
+	testhost_open(&w, LH_TEST_PLUGIN_DIR, ini, NULL);
 	CU_ASSERT_EQUAL_FATAL(lh_pipeline_mount(w.host, lh_config_container(w.cfg, "f1"), &err), 0);
 	snprintf(scratch, sizeof(scratch), "%s/lfail/k1/scratch", fixture_dir());
 	getrlimit(RLIMIT_FSIZE, &old);
@@ -418,7 +386,7 @@ static void test_clone_lcow_copy_failure(void)
 	CU_ASSERT_NOT_EQUAL(rc, 0);
 	CU_ASSERT_PTR_NULL(clone);
 	CU_ASSERT_FALSE(exists(fixture_path("lfail/k1")));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 int main(void)

@@ -3,9 +3,9 @@
  * real host with the real plugins and a recording, fault-injecting driver.
  */
 #include "cutest.h"
-#include "faultdriver.h"
 #include "fixtures.h"
 #include "pipeline.h"
+#include "testhost.h"
 
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -15,77 +15,13 @@
 #define KIB 1024ull
 #define MIB (1024ull * 1024)
 
-struct world {
-	struct lh_config *cfg;
-	struct fault_driver *driver;
-	struct lh_host *host;
-};
-
-/* A host for `ini` (everything but [host] plugin_dir is the caller's). */
-static void world_open(struct world *w, const char *ini)
+/* The real plugins of the build tree. */
+static void world_open(struct testhost *w, const char *ini)
 {
-	struct lh_error err = { 0 };
-	char *text;
-
-	memset(w, 0, sizeof(*w));
-	if (asprintf(&text, "[host]\nplugin_dir = %s\n%s", LH_TEST_PLUGIN_DIR, ini) < 0)
-		abort();
-	if (lh_config_parse(text, "test.ini", fixture_dir(), &w->cfg, &err))
-		fprintf(stderr, "config: %s\n", err.message);
-	free(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->cfg);
-	w->driver = fault_driver_new();
-	if (lh_host_open(w->cfg, &w->driver->base, NULL, &w->host, &err))
-		fprintf(stderr, "host: %s\n", err.message);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->host);
+	testhost_open(w, LH_TEST_PLUGIN_DIR, ini, NULL);
 }
 
-static void world_close(struct world *w)
-{
-	lh_host_close(w->host);
-	lh_driver_close(&w->driver->base);
-	lh_config_free(w->cfg);
-}
-
-struct refs_query {
-	const char *host_path;
-	uint32_t refs;
-	size_t count;
-};
-
-static int refs_visit(void *arg, const struct lh_attachment_info *info)
-{
-	struct refs_query *q = arg;
-
-	q->count++;
-	if (q->host_path && strcmp(info->host_path, q->host_path) == 0)
-		q->refs = info->refs;
-	return 0;
-}
-
-/* Live attachments of a backend. */
-static size_t live(struct world *w, const char *backend)
-{
-	struct lh_instance *inst = lh_host_instance(w->host, backend);
-	struct refs_query q = { 0 };
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(inst);
-	inst->ops->list(inst->priv, refs_visit, &q);
-	return q.count;
-}
-
-/* References on the attachment of host_path in a backend (0: none). */
-static uint32_t refs_of(struct world *w, const char *backend, const char *host_path)
-{
-	struct lh_instance *inst = lh_host_instance(w->host, backend);
-	struct refs_query q = { host_path, 0, 0 };
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(inst);
-	inst->ops->list(inst->priv, refs_visit, &q);
-	return q.refs;
-}
-
-static const struct lh_container_config *container(struct world *w, const char *name)
+static const struct lh_container_config *container(struct testhost *w, const char *name)
 {
 	const struct lh_container_config *c = lh_config_container(w->cfg, name);
 
@@ -93,13 +29,13 @@ static const struct lh_container_config *container(struct world *w, const char *
 	return c;
 }
 
-static int do_mount(struct world *w, const char *name, struct lh_error *err)
+static int do_mount(struct testhost *w, const char *name, struct lh_error *err)
 {
 	lh_error_clear(err);
 	return lh_pipeline_mount(w->host, container(w, name), err);
 }
 
-static void unmount_ok(struct world *w, const char *name)
+static void unmount_ok(struct testhost *w, const char *name)
 {
 	struct lh_error err = { 0 };
 	int rc = lh_pipeline_unmount(w->host, name, &err);
@@ -144,7 +80,7 @@ static void lcow_fixture(const char *name, const char *prefix, int n)
 	scratch_disk(name);
 }
 
-static const cJSON *last_request(struct world *w)
+static const cJSON *last_request(struct testhost *w)
 {
 	int n = cJSON_GetArraySize(w->driver->requests);
 
@@ -158,7 +94,7 @@ static void test_lcow_all_on_vpmem(void)
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
 	const cJSON *req, *settings;
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("a1", "a", 3);
 	world_open(&w, "[uvm]\nos = linux\n[plugin.vpmem]\nmulti_mapping = false\n"
@@ -188,17 +124,17 @@ static void test_lcow_all_on_vpmem(void)
 			       m->scratch_path);
 	unmount_ok(&w, "a1");
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(w.host, "a1"));
-	CU_ASSERT_EQUAL(live(&w, "vpmem"), 0);
-	CU_ASSERT_EQUAL(live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_lcow_overflow_to_scsi(void)
 {
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("b1", "b", 4);
 	world_open(&w, "[uvm]\nos = linux\n[plugin.vpmem]\nmax_devices = 2\nmulti_mapping = false\n"
@@ -212,18 +148,18 @@ static void test_lcow_overflow_to_scsi(void)
 	CU_ASSERT_STRING_EQUAL(m->layers[3].backend, "scsi");
 	CU_ASSERT_STRING_EQUAL(m->layers[2].location, "0:0");
 	CU_ASSERT_STRING_EQUAL(m->scratch.location, "0:2");
-	CU_ASSERT_EQUAL(live(&w, "scsi"), 3);
+	CU_ASSERT_EQUAL(testhost_live(&w, "scsi"), 3);
 	unmount_ok(&w, "b1");
-	CU_ASSERT_EQUAL(live(&w, "vpmem") + live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem") + testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_lcow_vpmem_skipped_when_physically_backed(void)
 {
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("c1", "c", 2);
 	world_open(&w, "[uvm]\nos = linux\nphysically_backed = true\n"
@@ -232,17 +168,17 @@ static void test_lcow_vpmem_skipped_when_physically_backed(void)
 	m = lh_pipeline_find(w.host, "c1");
 	CU_ASSERT_STRING_EQUAL(m->layers[0].backend, "scsi");
 	CU_ASSERT_STRING_EQUAL(m->layers[1].backend, "scsi");
-	CU_ASSERT_EQUAL(live(&w, "vpmem"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem"), 0);
 	unmount_ok(&w, "c1");
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_lcow_layer_too_large_for_vpmem(void)
 {
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
-	struct world w;
+	struct testhost w;
 
 	lcow_layer("d-small", 512 * KIB);
 	lcow_layer("d-big", 2 * MIB);
@@ -254,13 +190,13 @@ static void test_lcow_layer_too_large_for_vpmem(void)
 	CU_ASSERT_STRING_EQUAL(m->layers[0].backend, "vpmem");
 	CU_ASSERT_STRING_EQUAL(m->layers[1].backend, "scsi");
 	unmount_ok(&w, "d1");
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_scsi_exhaustion_leaves_nothing(void)
 {
 	struct lh_error err = { 0 };
-	struct world w;
+	struct testhost w;
 	int rc;
 
 	lcow_fixture("e1", "e", 4);
@@ -272,11 +208,11 @@ static void test_scsi_exhaustion_leaves_nothing(void)
 	CU_ASSERT_EQUAL(rc, -LH_ENOLOCATION);
 	ASSERT_MSG_HAS(err, "sandbox.vhdx");
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(w.host, "e1"));
-	CU_ASSERT_EQUAL(live(&w, "vpmem") + live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem") + testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
 	/* Nothing held: the id can be mounted once there is room. */
 	CU_ASSERT_EQUAL(w.host->pipeline->n, 0);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_shared_scratch_through_symlink(void)
@@ -284,7 +220,7 @@ static void test_shared_scratch_through_symlink(void)
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m1, *m2;
 	char target[4096];
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("f1", "f", 1);
 	snprintf(target, sizeof(target), "%s", fixture_path("scratch/f1/sandbox.vhdx"));
@@ -304,20 +240,20 @@ static void test_shared_scratch_through_symlink(void)
 	CU_ASSERT_STRING_EQUAL(m2->scratch.host_path, target);
 	CU_ASSERT_STRING_NOT_EQUAL(m1->scratch_path, m2->scratch_path);
 	CU_ASSERT_PTR_NOT_NULL(strstr(m2->scratch_path, "/scratch/f2"));
-	CU_ASSERT_EQUAL(refs_of(&w, "scsi", target), 2);
+	CU_ASSERT_EQUAL(testhost_refs(&w, "scsi", target), 2);
 	unmount_ok(&w, "f1");
-	CU_ASSERT_EQUAL(refs_of(&w, "scsi", target), 1);
+	CU_ASSERT_EQUAL(testhost_refs(&w, "scsi", target), 1);
 	unmount_ok(&w, "f2");
-	CU_ASSERT_EQUAL(live(&w, "scsi") + live(&w, "vpmem"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "scsi") + testhost_live(&w, "vpmem"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_two_containers_share_base_layers(void)
 {
 	struct lh_error err = { 0 };
 	char base[4096];
-	struct world w;
+	struct testhost w;
 
 	lcow_layer("g-base", 512 * KIB);
 	lcow_layer("g-mid", 512 * KIB);
@@ -333,18 +269,18 @@ static void test_two_containers_share_base_layers(void)
 		       "scratch = scratch/g2\n");
 	CU_ASSERT_EQUAL_FATAL(do_mount(&w, "g1", &err), 0);
 	CU_ASSERT_EQUAL_FATAL(do_mount(&w, "g2", &err), 0);
-	CU_ASSERT_EQUAL(live(&w, "vpmem"), 4);
-	CU_ASSERT_EQUAL(refs_of(&w, "vpmem", base), 2);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem"), 4);
+	CU_ASSERT_EQUAL(testhost_refs(&w, "vpmem", base), 2);
 	CU_ASSERT_STRING_EQUAL(lh_pipeline_find(w.host, "g1")->layers[0].location,
 			       lh_pipeline_find(w.host, "g2")->layers[0].location);
 	unmount_ok(&w, "g1");
-	CU_ASSERT_EQUAL(live(&w, "vpmem"), 3);
-	CU_ASSERT_EQUAL(refs_of(&w, "vpmem", base), 1);
-	CU_ASSERT_EQUAL(live(&w, "scsi"), 1);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem"), 3);
+	CU_ASSERT_EQUAL(testhost_refs(&w, "vpmem", base), 1);
+	CU_ASSERT_EQUAL(testhost_live(&w, "scsi"), 1);
 	unmount_ok(&w, "g2");
-	CU_ASSERT_EQUAL(live(&w, "vpmem") + live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem") + testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* A fault at every request index of a 10-layer mount leaves nothing. */
@@ -355,7 +291,7 @@ static void test_fault_at_every_request(void)
 		"[container.h1]\nlayers = layers/h0, layers/h1, layers/h2, layers/h3, layers/h4,\n"
 		"  layers/h5, layers/h6, layers/h7, layers/h8, layers/h9\nscratch = scratch/h1\n";
 	struct lh_error err = { 0 };
-	struct world w;
+	struct testhost w;
 	size_t total;
 
 	lcow_fixture("h1", "h", 10);
@@ -370,7 +306,7 @@ static void test_fault_at_every_request(void)
 		CU_ASSERT_EQUAL(do_mount(&w, "h1", &err), -LH_EDRIVER);
 		CU_ASSERT_PTR_NULL(lh_pipeline_find(w.host, "h1"));
 		CU_ASSERT_EQUAL(w.host->pipeline->n, 0);
-		CU_ASSERT_EQUAL(live(&w, "vpmem") + live(&w, "scsi"), 0);
+		CU_ASSERT_EQUAL(testhost_live(&w, "vpmem") + testhost_live(&w, "scsi"), 0);
 		if (!fault_driver_balanced(w.driver))
 			fprintf(stderr, "  after a fault at request %zu\n", k);
 		CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
@@ -379,7 +315,7 @@ static void test_fault_at_every_request(void)
 	fault_driver_reset(w.driver);
 	CU_ASSERT_EQUAL(do_mount(&w, "h1", &err), 0);
 	unmount_ok(&w, "h1");
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* A failed step of an unmount is reported; the rest is still released, and
@@ -388,7 +324,7 @@ static void test_unmount_tries_every_step(void)
 {
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("i1", "i", 2);
 	world_open(&w, "[uvm]\nos = linux\n[plugin.vpmem]\nmulti_mapping = false\n"
@@ -401,17 +337,17 @@ static void test_unmount_tries_every_step(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_TRUE(m->combined);
 	CU_ASSERT_PTR_NULL(m->scratch.backend);
-	CU_ASSERT_EQUAL(live(&w, "vpmem") + live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vpmem") + testhost_live(&w, "scsi"), 0);
 	unmount_ok(&w, "i1");
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(w.host, "i1"));
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_validation_before_any_request(void)
 {
 	struct lh_error err = { 0 };
-	struct world w;
+	struct testhost w;
 
 	lcow_fixture("j1", "j", 1);
 	mkdir(fixture_path("layers/j-empty"), 0755);
@@ -430,7 +366,7 @@ static void test_validation_before_any_request(void)
 	ASSERT_MSG_HAS(err, "already mounted");
 	unmount_ok(&w, "j1");
 	CU_ASSERT_EQUAL(lh_pipeline_unmount(w.host, "j1", &err), -LH_ENOTATTACHED);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* ---- WCOW ---------------------------------------------------------------- */
@@ -442,7 +378,7 @@ static void test_wcow_isolated(void)
 	const struct lh_mounted *m;
 	const cJSON *settings, *layers, *l0, *l1;
 	char expected_id[37];
-	struct world w;
+	struct testhost w;
 
 	mkdir(fixture_path("wlayers/base/Files"), 0755);
 	mkdir(fixture_path("wlayers/app/Files"), 0755);
@@ -479,9 +415,9 @@ static void test_wcow_isolated(void)
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings, "ScratchPath")),
 			       "C:\\c\\w1");
 	unmount_ok(&w, "w1");
-	CU_ASSERT_EQUAL(live(&w, "vsmb") + live(&w, "scsi"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "vsmb") + testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* ---- host ---------------------------------------------------------------- */
@@ -491,7 +427,7 @@ static void test_host_mode_real_overlay(void)
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
 	char path[4096], *text, *ini;
-	struct world w;
+	struct testhost w;
 
 	mkdir(fixture_path("hlayers/base/layer/etc"), 0755);
 	mkdir(fixture_path("hlayers/top/layer/etc"), 0755);
@@ -521,9 +457,9 @@ static void test_host_mode_real_overlay(void)
 	CU_ASSERT_EQUAL(w.driver->attempts, 0); /* no UVM, no HCS requests */
 	snprintf(path, sizeof(path), "%s", m->rootfs);
 	unmount_ok(&w, "k1");
-	CU_ASSERT_EQUAL(live(&w, "hostlayer"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&w, "hostlayer"), 0);
 	CU_ASSERT_NOT_EQUAL(fixture_sh("grep -q ' %s ' /proc/self/mountinfo", path), 0);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 int main(void)

@@ -7,7 +7,7 @@
  * backends' formats.
  */
 #include "cutest.h"
-#include "faultdriver.h"
+#include "testhost.h"
 #include "fixtures.h"
 #include "fakehost.h"
 #include "pipeline.h"
@@ -22,58 +22,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
-struct world {
-	struct lh_config *cfg;
-	struct fault_driver *driver;
-	struct lh_host *host;
-};
-
 /* A host of UVM `id` (NULL: the config's "host") with testb, and testc
  * unless without_c. */
-static void world_open(struct world *w, const char *id, bool without_c)
+static void world_open(struct testhost *w, const char *id, bool without_c)
 {
-	struct lh_error err = { 0 };
-	char *text;
-
-	memset(w, 0, sizeof(*w));
-	if (asprintf(&text, "[host]\nplugin_dir = %s\n[pipeline]\nhost = testb\n%s",
-		     LH_STATE_TEST_PLUGIN_DIR, without_c ? "" : "[plugin.testc]\n") < 0)
-		abort();
-	if (lh_config_parse(text, "state.ini", fixture_dir(), &w->cfg, &err))
-		fprintf(stderr, "config: %s\n", err.message);
-	free(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->cfg);
-	w->driver = fault_driver_new();
-	if (lh_host_open(w->cfg, &w->driver->base, id, &w->host, &err))
-		fprintf(stderr, "host: %s\n", err.message);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(w->host);
+	testhost_open(w, LH_STATE_TEST_PLUGIN_DIR,
+		      without_c ? "[pipeline]\nhost = testb\n" : "[pipeline]\nhost = testb\n[plugin.testc]\n",
+		      id);
 }
 
-static void world_close(struct world *w)
-{
-	lh_host_close(w->host);
-	lh_driver_close(&w->driver->base);
-	lh_config_free(w->cfg);
-}
-
-static int count_visit(void *arg, const struct lh_attachment_info *info)
-{
-	(void)info;
-	(*(size_t *)arg)++;
-	return 0;
-}
-
-static size_t live(struct world *w, const char *backend)
-{
-	struct lh_instance *inst = lh_host_instance(w->host, backend);
-	size_t n = 0;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(inst);
-	inst->ops->list(inst->priv, count_visit, &n);
-	return n;
-}
-
-static uint64_t attach(struct world *w, const char *backend, const char *path, bool ro,
+static uint64_t attach(struct testhost *w, const char *backend, const char *path, bool ro,
 		       struct lh_attached *rec)
 {
 	struct lh_instance *inst = lh_host_instance(w->host, backend);
@@ -95,7 +53,7 @@ static uint64_t attach(struct world *w, const char *backend, const char *path, b
 
 /* A small, fixed state: two layers and a scratch over both backends, one
  * container holding them, a mount counter of 3. */
-static void populate(struct world *w)
+static void populate(struct testhost *w)
 {
 	struct lh_mounted *m = calloc(1, sizeof(*m));
 	struct lh_error err = { 0 };
@@ -114,7 +72,7 @@ static void populate(struct world *w)
 	atomic_store(&w->host->mount_counter, 3);
 }
 
-static uint8_t *encode(struct world *w, size_t *len)
+static uint8_t *encode(struct testhost *w, size_t *len)
 {
 	struct lh_gob_encoder enc;
 	struct lh_error err = { 0 };
@@ -159,7 +117,7 @@ static size_t find_after(const uint8_t *data, size_t len, const char *needle)
  * whose message holds `needle` (and the path), the file untouched and the
  * host still empty. Returns the code.
  */
-static int expect_refused(struct world *w, const uint8_t *data, size_t len, const char *needle)
+static int expect_refused(struct testhost *w, const uint8_t *data, size_t len, const char *needle)
 {
 	const char *path = fixture_path("refused/state");
 	struct lh_error err = { 0 };
@@ -190,7 +148,7 @@ static int expect_refused(struct world *w, const uint8_t *data, size_t len, cons
 
 static void test_golden_bytes(void)
 {
-	struct world w;
+	struct testhost w;
 	uint8_t *data;
 	size_t len;
 
@@ -202,7 +160,7 @@ static void test_golden_bytes(void)
 	/* format version 1, then the UVM id "host" */
 	CU_ASSERT_EQUAL(memcmp(data + 8, "\x03\x06\x00\x01\x07\x0c\x00\x04host", 12), 0);
 	free(data);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_round_trip(void)
@@ -210,7 +168,7 @@ static void test_round_trip(void)
 	const char *path = fixture_path("rt/layerhost.state");
 	struct lh_error err = { 0 };
 	const struct lh_mounted *m;
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *da, *db;
 	size_t la, lb;
 
@@ -239,18 +197,18 @@ static void test_round_trip(void)
 	/* The restored handles release in the restored backends, once. */
 	CU_ASSERT_EQUAL(lh_pipeline_unmount(b.host, "c1", &err), 0);
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(b.host, "c1"));
-	CU_ASSERT_EQUAL(live(&b, "testb") + live(&b, "testc"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&b, "testb") + testhost_live(&b, "testc"), 0);
 	free(da);
 	free(db);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 /* ---- refusals ------------------------------------------------------------- */
 
 static void test_refuse_bad_magic(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -261,13 +219,13 @@ static void test_refuse_bad_magic(void)
 	world_open(&b, NULL, false);
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "bad magic"), -LH_ECORRUPT);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_format_version(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -280,13 +238,13 @@ static void test_refuse_format_version(void)
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "unknown state format version 2 (this "
 				       "build reads 1)"), -LH_EVERSION);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_checksum(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len, at;
 
@@ -301,13 +259,13 @@ static void test_refuse_checksum(void)
 	data[len - 1] ^= 1;
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "checksum mismatch"), -LH_ECORRUPT);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_backend_not_loaded(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -318,13 +276,13 @@ static void test_refuse_backend_not_loaded(void)
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "backend 'testc', which is not loaded"),
 			-LH_EREFUSED);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_serial_version(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len, at;
 
@@ -339,13 +297,13 @@ static void test_refuse_serial_version(void)
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "backend testb state is serial version 5, "
 				       "this build of testb reads up to 1"), -LH_EVERSION);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_other_uvm(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -356,14 +314,14 @@ static void test_refuse_other_uvm(void)
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "the state is of UVM 'host', not of UVM "
 				       "'other'"), -LH_EREFUSED);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 /* testb's blob decodes, testc's does not: testb must not be half loaded. */
 static void test_refuse_backend_decode_nothing_applied(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len, at;
 
@@ -382,16 +340,16 @@ static void test_refuse_backend_decode_nothing_applied(void)
 	world_open(&b, NULL, false);
 	CU_ASSERT_EQUAL(expect_refused(&b, data, len, "backend testc: testc: state version 9"),
 			-LH_EVERSION);
-	CU_ASSERT_EQUAL(live(&b, "testb"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&b, "testb"), 0);
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(b.host, "c1"));
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_refuse_busy_host(void)
 {
-	struct world a;
+	struct testhost a;
 	uint8_t *data;
 	size_t len;
 
@@ -400,24 +358,24 @@ static void test_refuse_busy_host(void)
 	data = encode(&a, &len);
 	CU_ASSERT_EQUAL(expect_refused(&a, data, len, "already holds"), -EBUSY);
 	free(data);
-	world_close(&a);
+	testhost_close(&a);
 }
 
 static void test_missing_file(void)
 {
 	struct lh_error err = { 0 };
-	struct world w;
+	struct testhost w;
 
 	world_open(&w, NULL, false);
 	CU_ASSERT_EQUAL(lh_state_load(w.host, fixture_path("none/state"), &err), -ENOENT);
 	ASSERT_MSG_HAS(err, "none/state");
-	world_close(&w);
+	testhost_close(&w);
 }
 
 /* Every byte flipped, in turn (two ways): refused, file and host as before. */
 static void test_every_byte_corrupted(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -435,15 +393,15 @@ static void test_every_byte_corrupted(void)
 			data[i] ^= flips[f];
 		}
 	}
-	CU_ASSERT_EQUAL(live(&b, "testb") + live(&b, "testc"), 0);
+	CU_ASSERT_EQUAL(testhost_live(&b, "testb") + testhost_live(&b, "testc"), 0);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 static void test_every_truncation(void)
 {
-	struct world a, b;
+	struct testhost a, b;
 	uint8_t *data;
 	size_t len;
 
@@ -454,8 +412,8 @@ static void test_every_truncation(void)
 	for (size_t n = 0; n < len; n++)
 		CU_ASSERT_EQUAL(expect_refused(&b, data, n, "truncated state file"), -LH_ECORRUPT);
 	free(data);
-	world_close(&a);
-	world_close(&b);
+	testhost_close(&a);
+	testhost_close(&b);
 }
 
 /* ---- files and the lock ------------------------------------------------------ */
@@ -466,7 +424,7 @@ static void test_atomic_save(void)
 	struct lh_error err = { 0 };
 	struct dirent *e;
 	struct stat st;
-	struct world w;
+	struct testhost w;
 	char missing[4096];
 	size_t entries = 0;
 	DIR *d;
@@ -494,7 +452,7 @@ static void test_atomic_save(void)
 	CU_ASSERT_NOT_EQUAL(lh_state_save(w.host, missing, &err), 0);
 	ASSERT_MSG_HAS(err, "atomic-none/state");
 	CU_ASSERT_NOT_EQUAL(access(fixture_path("atomic-none"), F_OK), 0);
-	world_close(&w);
+	testhost_close(&w);
 }
 
 static void test_lock_times_out(void)

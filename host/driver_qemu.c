@@ -1,0 +1,985 @@
+/* driver_qemu.c - see driver_qemu.h. */
+#include "driver_qemu.h"
+
+#include "disk.h"
+#include "log.h"
+#include "options.h"
+#include "qmp.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QEMU_EVENT_TIMEOUT_MS 5000
+#define QEMU_DAEMON_WAIT_MS 5000
+#define QEMU_SHARE_NAME_MAX 64
+
+struct qemu_pmem {
+	bool present;  /* a device is plugged in rp<N> */
+	bool removed;  /* released, but QEMU cannot unplug it: until next start */
+	char *path;
+};
+
+struct qemu_share {
+	char *name;    /* NULL: the port is free */
+	char *path;
+	char *socket;
+	pid_t pid;
+	bool read_only;
+};
+
+/* One running UVM the driver is connected to. */
+struct qemu_vm {
+	struct qemu_vm *next;
+	char *uvm_id;
+	char *record_path;
+	cJSON *record;  /* as on disk; "driver" and "daemons" rewritten on save */
+	struct lh_qmp *qmp;
+	pid_t pid;
+	bool gone;      /* QEMU exited under us */
+	int controllers, luns, pmem_devices, share_ports;
+	struct qemu_pmem *pmem;     /* [pmem_devices] */
+	struct qemu_share *shares;  /* [share_ports], index j is port pmem_devices + j */
+};
+
+struct qemu_driver {
+	struct lh_driver base;
+	/* One lock for everything: a QMP client carries one conversation. */
+	pthread_mutex_t lock;
+	const struct lh_config *cfg;
+	struct lh_driver *journal;
+	struct qemu_vm *vms;
+};
+
+/* What one request is about, parsed once. */
+struct qemu_request {
+	const char *type;  /* RequestType */
+	const char *path;  /* ResourcePath, "" for guest-only */
+	const cJSON *settings;
+};
+
+static int64_t qemu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the VM record -------------------------------------------------------- */
+
+static int qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
+{
+	cJSON *drv = cJSON_CreateObject(), *daemons = cJSON_CreateArray(), *pmem, *shares;
+	bool ok = drv && daemons && (pmem = cJSON_AddObjectToObject(drv, "pmem")) &&
+		  (shares = cJSON_AddObjectToObject(drv, "shares"));
+
+	for (int n = 0; ok && n < vm->pmem_devices; n++) {
+		struct qemu_pmem *p = &vm->pmem[n];
+		char key[16];
+		cJSON *o;
+
+		if (!p->present)
+			continue;
+		snprintf(key, sizeof(key), "%d", n);
+		ok = (o = cJSON_AddObjectToObject(pmem, key)) &&
+		     cJSON_AddStringToObject(o, "path", p->path) &&
+		     cJSON_AddBoolToObject(o, "removed", p->removed);
+	}
+	for (int j = 0; ok && j < vm->share_ports; j++) {
+		struct qemu_share *s = &vm->shares[j];
+		cJSON *o;
+
+		if (!s->name)
+			continue;
+		ok = (o = cJSON_AddObjectToObject(shares, s->name)) &&
+		     cJSON_AddNumberToObject(o, "port", vm->pmem_devices + j) &&
+		     cJSON_AddStringToObject(o, "path", s->path) &&
+		     cJSON_AddStringToObject(o, "socket", s->socket) &&
+		     cJSON_AddNumberToObject(o, "pid", s->pid) &&
+		     cJSON_AddBoolToObject(o, "read_only", s->read_only) &&
+		     cJSON_AddItemToArray(daemons, cJSON_CreateNumber(s->pid));
+	}
+	if (!ok) {
+		cJSON_Delete(drv);
+		cJSON_Delete(daemons);
+		return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(vm->record, "driver");
+	cJSON_DeleteItemFromObjectCaseSensitive(vm->record, "daemons");
+	cJSON_AddItemToObject(vm->record, "daemons", daemons);
+	cJSON_AddItemToObject(vm->record, "driver", drv);
+	return lh_vm_record_save(vm->record_path, vm->record, err);
+}
+
+static int qemu_layout_int(const cJSON *rec, const char *key, int max, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(rec, "layout"), key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max)
+		return -LH_ECORRUPT;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* Rebuild the pmem and share tables from a record (a reconnect). */
+static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
+{
+	const cJSON *drv = cJSON_GetObjectItem(vm->record, "driver"), *item;
+	int rc = 0;
+
+	if (qemu_layout_int(vm->record, "scsi_controllers", 4, &vm->controllers) ||
+	    qemu_layout_int(vm->record, "luns_per_controller", 64, &vm->luns) ||
+	    qemu_layout_int(vm->record, "pmem_devices", 128, &vm->pmem_devices) ||
+	    qemu_layout_int(vm->record, "share_ports", 256, &vm->share_ports))
+		return LH_FAIL(err, -LH_ECORRUPT, "%s: bad layout", vm->record_path);
+	vm->pmem = calloc((size_t)vm->pmem_devices + 1, sizeof(*vm->pmem));
+	vm->shares = calloc((size_t)vm->share_ports + 1, sizeof(*vm->shares));
+	if (!vm->pmem || !vm->shares)
+		return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(drv, "pmem")) {
+		const cJSON *path = cJSON_GetObjectItem(item, "path");
+		char *end;
+		long n = strtol(item->string, &end, 10);
+
+		if (*end || n < 0 || n >= vm->pmem_devices || !cJSON_IsString(path))
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad pmem entry '%s'",
+				       vm->record_path, item->string);
+		vm->pmem[n].present = true;
+		vm->pmem[n].removed = cJSON_IsTrue(cJSON_GetObjectItem(item, "removed"));
+		if (!(vm->pmem[n].path = strdup(path->valuestring)))
+			return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(drv, "shares")) {
+		const cJSON *port = cJSON_GetObjectItem(item, "port");
+		const cJSON *path = cJSON_GetObjectItem(item, "path");
+		const cJSON *sock = cJSON_GetObjectItem(item, "socket");
+		const cJSON *pid = cJSON_GetObjectItem(item, "pid");
+		int j = cJSON_IsNumber(port) ? (int)port->valuedouble - vm->pmem_devices : -1;
+		struct qemu_share *s = j >= 0 && j < vm->share_ports ? &vm->shares[j] : NULL;
+
+		if (!s || s->name || !cJSON_IsString(path) || !cJSON_IsString(sock) ||
+		    !cJSON_IsNumber(pid))
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad share entry '%s'",
+				       vm->record_path, item->string);
+		s->name = strdup(item->string);
+		s->path = strdup(path->valuestring);
+		s->socket = strdup(sock->valuestring);
+		s->pid = (pid_t)pid->valuedouble;
+		s->read_only = cJSON_IsTrue(cJSON_GetObjectItem(item, "read_only"));
+		if (!s->name || !s->path || !s->socket)
+			rc = LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	return rc;
+}
+
+static void qemu_share_clear(struct qemu_share *s)
+{
+	free(s->name);
+	free(s->path);
+	free(s->socket);
+	memset(s, 0, sizeof(*s));
+}
+
+static void qemu_vm_free(struct qemu_vm *vm)
+{
+	if (!vm)
+		return;
+	for (int n = 0; vm->pmem && n < vm->pmem_devices; n++)
+		free(vm->pmem[n].path);
+	for (int j = 0; vm->shares && j < vm->share_ports; j++)
+		qemu_share_clear(&vm->shares[j]);
+	free(vm->pmem);
+	free(vm->shares);
+	lh_qmp_close(vm->qmp);
+	cJSON_Delete(vm->record);
+	free(vm->record_path);
+	free(vm->uvm_id);
+	free(vm);
+}
+
+/* The connected VM for uvm_id, connecting from its record if need be.
+ * A VM whose QMP connection died is reconnected (or reported gone). */
+static int qemu_vm_get(struct qemu_driver *d, const char *uvm_id, struct qemu_vm **out,
+		       bool *gone, struct lh_error *err)
+{
+	struct qemu_vm **link = &d->vms, *vm;
+	const cJSON *qmp;
+	int rc;
+
+	for (; *link; link = &(*link)->next) {
+		if (strcmp((*link)->uvm_id, uvm_id) != 0)
+			continue;
+		if (lh_qmp_alive((*link)->qmp)) {
+			*out = *link;
+			return 0;
+		}
+		vm = *link;
+		*link = vm->next;
+		qemu_vm_free(vm);
+		break;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm || !(vm->uvm_id = strdup(uvm_id)) ||
+	    !(vm->record_path = lh_vm_record_path(d->cfg, uvm_id))) {
+		rc = LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", uvm_id);
+		goto fail;
+	}
+	rc = lh_vm_record_load(vm->record_path, &vm->record, err);
+	*gone = rc == -ENOENT;
+	if (rc)
+		goto fail;
+	vm->pid = (pid_t)cJSON_GetObjectItem(vm->record, "pid")->valuedouble;
+	if (!lh_vm_pid_alive(vm->pid)) {
+		*gone = true;
+		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU (pid %d) is not running; "
+			     "`layerhost vm stop` cleans up, `vm start` starts it again", uvm_id,
+			     (int)vm->pid);
+		goto fail;
+	}
+	rc = qemu_record_adopt(vm, err);
+	if (rc)
+		goto fail;
+	qmp = cJSON_GetObjectItem(vm->record, "qmp");
+	rc = lh_qmp_connect(qmp->valuestring, LH_QMP_TIMEOUT_MS, &vm->qmp, err);
+	if (rc)
+		goto fail;
+	vm->next = d->vms;
+	d->vms = vm;
+	*out = vm;
+	return 0;
+fail:
+	qemu_vm_free(vm);
+	return rc;
+}
+
+/* Run one QMP command, turning a dead connection into "QEMU exited". */
+static int qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
+		     struct lh_error *err)
+{
+	int rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
+
+	if (rc == -EPIPE && !lh_vm_pid_alive(vm->pid)) {
+		vm->gone = true;
+		lh_error_clear(err);
+		rc = LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
+			     vm->uvm_id);
+	}
+	return rc;
+}
+
+/* device_del and wait until QEMU reports the device gone. A device that
+ * is not there counts as removed: a retried release after a crash. */
+static int qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	cJSON *args = cJSON_CreateObject();
+	int rc;
+
+	if (!args || !cJSON_AddStringToObject(args, "id", id)) {
+		cJSON_Delete(args);
+		return LH_FAIL(err, -ENOMEM, "device_del %s: out of memory", id);
+	}
+	lh_qmp_discard_events(vm->qmp, "DEVICE_DELETED");
+	rc = qemu_exec(vm, "device_del", args, NULL, &local);
+	if (rc == -LH_EDRIVER && strstr(local.message, "not found"))
+		return 0;
+	if (rc == 0)
+		rc = lh_qmp_wait_event(vm->qmp, "DEVICE_DELETED", id, QEMU_EVENT_TIMEOUT_MS,
+				       &local);
+	if (rc)
+		return lh_error_set(err, rc, local.func, "%s", local.message);
+	return 0;
+}
+
+/* A command whose only argument is one string ("node-name", "id"). */
+static int qemu_exec1(struct qemu_vm *vm, const char *command, const char *key,
+		      const char *value, struct lh_error *err)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	if (!args || !cJSON_AddStringToObject(args, key, value)) {
+		cJSON_Delete(args);
+		return LH_FAIL(err, -ENOMEM, "%s %s: out of memory", command, value);
+	}
+	return qemu_exec(vm, command, args, NULL, err);
+}
+
+/* "<prefix><a>/<tail>..." numbers: parse an index and what follows. */
+static bool qemu_parse_index(const char **p, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	v = strtol(*p, &end, 10);
+	if (errno || v < 0 || v > max)
+		return false;
+	*out = v;
+	*p = end;
+	return true;
+}
+
+static bool qemu_bool(const cJSON *obj, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static const char *qemu_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- SCSI --------------------------------------------------------------- */
+
+/* The blockdev format driver for a disk file: QEMU must be told, since a
+ * fixed VHD probes as raw. */
+static int qemu_disk_format(const char *type, const char *path, const char **format,
+			    const char **protocol, struct lh_error *err)
+{
+	struct lh_disk_info info;
+	struct stat st;
+	int rc;
+
+	*protocol = "file";
+	if (strcmp(type, "PassThru") == 0) {
+		if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+			*protocol = "host_device";
+		*format = "raw";
+		return 0;
+	}
+	if (strcmp(type, "VirtualDisk") != 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "attachment type '%s' has no QEMU "
+			       "equivalent", type);
+	rc = lh_disk_probe(path, &info, err);
+	if (rc)
+		return rc;
+	switch (info.format) {
+	case LH_DISK_VHD_FIXED:
+	case LH_DISK_VHD_DYNAMIC:
+		*format = "vpc";
+		break;
+	case LH_DISK_VHDX:
+		*format = "vhdx";
+		break;
+	default:
+		*format = "raw";
+		break;
+	}
+	return 0;
+}
+
+static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settings,
+			 struct lh_error *err)
+{
+	const char *type = qemu_string(settings, "Type"), *path = qemu_string(settings, "Path");
+	bool ro = qemu_bool(settings, "ReadOnly");
+	const char *format = NULL, *protocol = NULL;
+	char node[48], dev[48], bus[48];
+	cJSON *blk = NULL, *file, *devargs = NULL;
+	int rc;
+
+	if (!type || !path)
+		return LH_FAIL(err, -EINVAL, "Settings lack Type or Path");
+	rc = qemu_disk_format(type, path, &format, &protocol, err);
+	if (rc)
+		return rc;
+	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
+	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
+	snprintf(bus, sizeof(bus), "scsi%ld.0", c);
+	blk = cJSON_CreateObject();
+	devargs = cJSON_CreateObject();
+	if (!blk || !devargs || !cJSON_AddStringToObject(blk, "driver", format) ||
+	    !cJSON_AddStringToObject(blk, "node-name", node) ||
+	    !cJSON_AddBoolToObject(blk, "read-only", ro) ||
+	    !(file = cJSON_AddObjectToObject(blk, "file")) ||
+	    !cJSON_AddStringToObject(file, "driver", protocol) ||
+	    !cJSON_AddStringToObject(file, "filename", path) ||
+	    !cJSON_AddBoolToObject(file, "read-only", ro) ||
+	    !cJSON_AddStringToObject(devargs, "driver", "scsi-hd") ||
+	    !cJSON_AddStringToObject(devargs, "id", dev) ||
+	    !cJSON_AddStringToObject(devargs, "bus", bus) ||
+	    !cJSON_AddNumberToObject(devargs, "channel", 0) ||
+	    !cJSON_AddNumberToObject(devargs, "scsi-id", 0) ||
+	    !cJSON_AddNumberToObject(devargs, "lun", (double)l) ||
+	    !cJSON_AddStringToObject(devargs, "drive", node)) {
+		cJSON_Delete(blk);
+		cJSON_Delete(devargs);
+		return LH_FAIL(err, -ENOMEM, "out of memory");
+	}
+	rc = qemu_exec(vm, "blockdev-add", blk, NULL, err);
+	if (rc) {
+		cJSON_Delete(devargs);
+		return rc;
+	}
+	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
+	if (rc)
+		qemu_exec1(vm, "blockdev-del", "node-name", node, NULL);
+	return rc;
+}
+
+static int qemu_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	char node[48], dev[48];
+	int rc;
+
+	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
+	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
+	rc = qemu_device_del(vm, dev, err);
+	if (rc)
+		return rc;
+	rc = qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
+	if (rc == -LH_EDRIVER && strstr(local.message, "Failed to find node"))
+		return 0;
+	return rc ? lh_error_set(err, rc, local.func, "%s", local.message) : 0;
+}
+
+static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+		     struct lh_error *err)
+{
+	long c, l;
+
+	if (!qemu_parse_index(&tail, 1000, &c) || strncmp(tail, "/Attachments/", 13) != 0 ||
+	    (tail += 13, !qemu_parse_index(&tail, 100000, &l)) || *tail)
+		return LH_FAIL(err, -EINVAL, "not a SCSI attachment path");
+	if (c >= vm->controllers || l >= vm->luns)
+		return LH_FAIL(err, -LH_ENOLOCATION, "slot %ld:%ld is outside the VM's %d "
+			       "controllers x %d LUNs (vm start sizes the VM from [plugin.scsi])",
+			       c, l, vm->controllers, vm->luns);
+	if (strcmp(r->type, "Add") == 0)
+		return qemu_scsi_add(vm, c, l, r->settings, err);
+	if (strcmp(r->type, "Remove") == 0)
+		return qemu_scsi_remove(vm, c, l, err);
+	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for SCSI");
+}
+
+/* ---- VPMem ---------------------------------------------------------------- */
+
+static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
+			 struct lh_error *err)
+{
+	const char *path = qemu_string(settings, "HostPath");
+	const char *format = qemu_string(settings, "ImageFormat");
+	bool ro = qemu_bool(settings, "ReadOnly");
+	struct qemu_pmem *p = &vm->pmem[n];
+	char mem[32], dev[32], bus[32];
+	cJSON *obj = NULL, *devargs = NULL;
+	struct stat st;
+	uint64_t size;
+	int rc;
+
+	if (p->present)
+		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld %s", n, p->removed ?
+			       "awaits removal at the next VM start (QEMU cannot unplug "
+			       "virtio-pmem)" : "is in use");
+	if (!path || !format)
+		return LH_FAIL(err, -EINVAL, "Settings lack HostPath or ImageFormat");
+	if (strcmp(format, "Vhd1") != 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: image format '%s' (only Vhd1)", path,
+			       format);
+	if (stat(path, &st) < 0)
+		return LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
+	/* The guest sees the VHD's data, not its footer. */
+	size = st.st_size > LH_VHD_FOOTER_SIZE ? (uint64_t)st.st_size - LH_VHD_FOOTER_SIZE : 0;
+	if (size == 0 || size % 4096)
+		return LH_FAIL(err, -LH_EBADDISK, "%s: %llu data bytes is not whole 4 KiB pages, "
+			       "which a virtio-pmem device needs", path, (unsigned long long)size);
+	snprintf(mem, sizeof(mem), "pmem-mem%ld", n);
+	snprintf(dev, sizeof(dev), "pmem%ld", n);
+	snprintf(bus, sizeof(bus), "rp%ld", n);
+	obj = cJSON_CreateObject();
+	devargs = cJSON_CreateObject();
+	if (!obj || !devargs || !(p->path = strdup(path)) ||
+	    !cJSON_AddStringToObject(obj, "qom-type", "memory-backend-file") ||
+	    !cJSON_AddStringToObject(obj, "id", mem) ||
+	    !cJSON_AddStringToObject(obj, "mem-path", path) ||
+	    !cJSON_AddNumberToObject(obj, "size", (double)size) ||
+	    !cJSON_AddBoolToObject(obj, "share", true) ||
+	    !cJSON_AddBoolToObject(obj, "readonly", ro) ||
+	    !cJSON_AddStringToObject(devargs, "driver", "virtio-pmem-pci") ||
+	    !cJSON_AddStringToObject(devargs, "id", dev) ||
+	    !cJSON_AddStringToObject(devargs, "memdev", mem) ||
+	    !cJSON_AddStringToObject(devargs, "bus", bus)) {
+		cJSON_Delete(obj);
+		cJSON_Delete(devargs);
+		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = qemu_exec(vm, "object-add", obj, NULL, err);
+	if (rc) {
+		cJSON_Delete(devargs);
+		goto fail;
+	}
+	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
+	if (rc) {
+		qemu_exec1(vm, "object-del", "id", mem, NULL);
+		goto fail;
+	}
+	p->present = true;
+	p->removed = false;
+	rc = qemu_record_save(vm, err);
+	if (rc)
+		p->removed = true; /* plugged for good; keep the slot out of use */
+	return rc;
+fail:
+	free(p->path);
+	p->path = NULL;
+	return rc;
+}
+
+static int qemu_pmem_remove(struct qemu_vm *vm, long n, struct lh_error *err)
+{
+	struct qemu_pmem *p = &vm->pmem[n];
+
+	if (!p->present || p->removed)
+		return 0; /* a retried release */
+	p->removed = true;
+	lh_log(LH_LOG_INFO, "qemu", "UVM '%s': VPMem device %ld (%s) released; QEMU cannot "
+	       "unplug virtio-pmem, so it stays until the next VM start", vm->uvm_id, n,
+	       p->path);
+	return qemu_record_save(vm, err);
+}
+
+static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+		     struct lh_error *err)
+{
+	long n;
+
+	if (!qemu_parse_index(&tail, 100000, &n))
+		return LH_FAIL(err, -EINVAL, "not a VPMem device path");
+	if (strncmp(tail, "/Mappings/", 10) == 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "VPMem mappings cannot be realised: QEMU "
+			       "maps one whole file per virtio-pmem device (set [plugin.vpmem] "
+			       "multi_mapping = false)");
+	if (*tail)
+		return LH_FAIL(err, -EINVAL, "not a VPMem device path");
+	if (n >= vm->pmem_devices)
+		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld is outside the VM's %d "
+			       "devices", n, vm->pmem_devices);
+	if (strcmp(r->type, "Add") == 0)
+		return qemu_pmem_add(vm, n, r->settings, err);
+	if (strcmp(r->type, "Remove") == 0)
+		return qemu_pmem_remove(vm, n, err);
+	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for VPMem");
+}
+
+/* ---- shares (virtio-fs) ------------------------------------------------------ */
+
+static struct qemu_share *qemu_share_find(struct qemu_vm *vm, const char *name)
+{
+	/* share_ports is a small fixed bound (vm.h), not the attachments. */
+	for (int j = 0; j < vm->share_ports; j++)
+		if (vm->shares[j].name && strcmp(vm->shares[j].name, name) == 0)
+			return &vm->shares[j];
+	return NULL;
+}
+
+static bool qemu_share_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > QEMU_SHARE_NAME_MAX || !((name[0] >= 'a' && name[0] <= 'z') ||
+						   (name[0] >= 'A' && name[0] <= 'Z')))
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+	       n;
+}
+
+/* Wait for a helper to exit, reaping it when it is our child. */
+static bool qemu_wait_gone(pid_t pid, int timeout_ms)
+{
+	int64_t deadline = qemu_now_ms() + timeout_ms;
+
+	for (;;) {
+		waitpid(pid, NULL, WNOHANG);
+		if (!lh_vm_pid_alive(pid))
+			return true;
+		if (qemu_now_ms() >= deadline)
+			return false;
+		usleep(2000);
+	}
+}
+
+static void qemu_daemon_end(pid_t pid)
+{
+	if (pid <= 0 || qemu_wait_gone(pid, 0))
+		return;
+	kill(pid, SIGTERM);
+	if (!qemu_wait_gone(pid, QEMU_DAEMON_WAIT_MS)) {
+		kill(pid, SIGKILL);
+		qemu_wait_gone(pid, QEMU_DAEMON_WAIT_MS);
+	}
+}
+
+/*
+ * Start virtiofsd for s. Only async-signal-safe calls after fork: the
+ * host may be multi-threaded. A read-only share is bind-mounted read-only
+ * over itself in a mount namespace private to the daemon, so the guest
+ * cannot write through it and nothing is left mounted when it exits.
+ */
+static int qemu_daemon_start(struct qemu_driver *d, struct qemu_share *s, const char *log,
+			     struct lh_error *err)
+{
+	char *argv[7] = { 0 };
+	int64_t deadline;
+	pid_t pid;
+	int rc = 0;
+
+	if (asprintf(&argv[1], "--socket-path=%s", s->socket) < 0 ||
+	    asprintf(&argv[3], "source=%s", s->path) < 0) {
+		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	argv[0] = (char *)d->cfg->virtiofsd_binary;
+	argv[2] = "-o";
+	argv[4] = "-o";
+	argv[5] = "sandbox=chroot";
+	unlink(s->socket);
+	pid = fork();
+	if (pid < 0) {
+		rc = LH_FAIL(err, -errno, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		setpgid(0, 0); /* a terminal's ^C is for layerhost, not its helpers */
+		if (s->read_only &&
+		    (unshare(CLONE_NEWNS) < 0 ||
+		     mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+		     mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) < 0 ||
+		     mount("none", s->path, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)) {
+			dprintf(2, "layerhost: %s: cannot make a read-only view: %s\n", s->path,
+				strerror(errno));
+			_exit(125);
+		}
+		execv(argv[0], argv);
+		dprintf(2, "layerhost: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	s->pid = pid;
+	deadline = qemu_now_ms() + QEMU_DAEMON_WAIT_MS;
+	for (;;) {
+		struct stat st;
+		int status;
+
+		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			s->pid = 0;
+			rc = LH_FAIL(err, -LH_EDRIVER, "%s for share '%s' (%s) exited with status "
+				     "%d (see %s)", d->cfg->virtiofsd_binary, s->name, s->path,
+				     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+				     log);
+			goto out;
+		}
+		if (qemu_now_ms() >= deadline) {
+			qemu_daemon_end(pid);
+			s->pid = 0;
+			rc = LH_FAIL(err, -ETIMEDOUT, "%s for share '%s' made no socket in time",
+				     d->cfg->virtiofsd_binary, s->name);
+			goto out;
+		}
+		usleep(2000);
+	}
+out:
+	free(argv[1]);
+	free(argv[3]);
+	return rc;
+}
+
+static int qemu_share_add(struct qemu_driver *d, struct qemu_vm *vm, const cJSON *settings,
+			  struct lh_error *err)
+{
+	const char *name = qemu_string(settings, "Name"), *path = qemu_string(settings, "Path");
+	const cJSON *options = cJSON_GetObjectItemCaseSensitive(settings, "Options");
+	struct qemu_share *s = NULL;
+	char chr[96], dev[96], bus[32], *log = NULL;
+	cJSON *chrargs, *devargs = NULL;
+	struct stat st;
+	int rc, j;
+
+	if (!name || !path)
+		return LH_FAIL(err, -EINVAL, "Settings lack Name or Path");
+	if (!qemu_share_name_ok(name))
+		return LH_FAIL(err, -EINVAL, "share name '%s' is not a QEMU id", name);
+	if (qemu_share_find(vm, name))
+		return LH_FAIL(err, -EEXIST, "share '%s' exists already", name);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return LH_FAIL(err, -ENOTDIR, "%s: not a directory virtiofsd can share", path);
+	for (j = 0; j < vm->share_ports && !s; j++)
+		if (!vm->shares[j].name)
+			s = &vm->shares[j];
+	if (!s)
+		return LH_FAIL(err, -LH_ENOLOCATION, "all %d share root ports are in use",
+			       vm->share_ports);
+	j = (int)(s - vm->shares);
+	s->read_only = qemu_bool(options, "ReadOnly");
+	if (!(s->name = strdup(name)) || !(s->path = strdup(path)) ||
+	    asprintf(&s->socket, "%s/%s-fs-%s.sock", d->cfg->run_dir, vm->uvm_id, name) < 0 ||
+	    asprintf(&log, "%s/%s-fs-%s.log", d->cfg->run_dir, vm->uvm_id, name) < 0) {
+		log = NULL;
+		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = qemu_daemon_start(d, s, log, err);
+	if (rc)
+		goto fail;
+	snprintf(chr, sizeof(chr), "fs-%s-chr", name);
+	snprintf(dev, sizeof(dev), "fs-%s", name);
+	snprintf(bus, sizeof(bus), "rp%d", vm->pmem_devices + j);
+	chrargs = cJSON_CreateObject();
+	devargs = cJSON_CreateObject();
+	{
+		cJSON *backend, *data, *addr, *adata;
+
+		if (!chrargs || !devargs || !cJSON_AddStringToObject(chrargs, "id", chr) ||
+		    !(backend = cJSON_AddObjectToObject(chrargs, "backend")) ||
+		    !cJSON_AddStringToObject(backend, "type", "socket") ||
+		    !(data = cJSON_AddObjectToObject(backend, "data")) ||
+		    !(addr = cJSON_AddObjectToObject(data, "addr")) ||
+		    !cJSON_AddStringToObject(addr, "type", "unix") ||
+		    !(adata = cJSON_AddObjectToObject(addr, "data")) ||
+		    !cJSON_AddStringToObject(adata, "path", s->socket) ||
+		    !cJSON_AddBoolToObject(data, "server", false) ||
+		    !cJSON_AddStringToObject(devargs, "driver", "vhost-user-fs-pci") ||
+		    !cJSON_AddStringToObject(devargs, "id", dev) ||
+		    !cJSON_AddStringToObject(devargs, "chardev", chr) ||
+		    !cJSON_AddStringToObject(devargs, "tag", name) ||
+		    !cJSON_AddStringToObject(devargs, "bus", bus)) {
+			cJSON_Delete(chrargs);
+			cJSON_Delete(devargs);
+			rc = LH_FAIL(err, -ENOMEM, "out of memory");
+			goto fail_daemon;
+		}
+	}
+	rc = qemu_exec(vm, "chardev-add", chrargs, NULL, err);
+	if (rc) {
+		cJSON_Delete(devargs);
+		goto fail_daemon;
+	}
+	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
+	if (rc)
+		goto fail_chardev;
+	rc = qemu_record_save(vm, err);
+	if (rc)
+		goto fail_device;
+	free(log);
+	return 0;
+
+fail_device:
+	qemu_device_del(vm, dev, NULL);
+fail_chardev:
+	qemu_exec1(vm, "chardev-remove", "id", chr, NULL);
+fail_daemon:
+	qemu_daemon_end(s->pid);
+	unlink(s->socket);
+fail:
+	qemu_share_clear(s);
+	free(log);
+	return rc;
+}
+
+static int qemu_share_remove(struct qemu_vm *vm, const cJSON *settings, struct lh_error *err)
+{
+	const char *name = qemu_string(settings, "Name");
+	struct qemu_share *s = name ? qemu_share_find(vm, name) : NULL;
+	struct lh_error local = { 0 };
+	char chr[96], dev[96];
+	int rc;
+
+	if (!name)
+		return LH_FAIL(err, -EINVAL, "Settings lack Name");
+	if (!s)
+		return 0; /* a retried release */
+	snprintf(chr, sizeof(chr), "fs-%s-chr", name);
+	snprintf(dev, sizeof(dev), "fs-%s", name);
+	rc = qemu_device_del(vm, dev, err);
+	if (rc)
+		return rc;
+	rc = qemu_exec1(vm, "chardev-remove", "id", chr, &local);
+	if (rc && !(rc == -LH_EDRIVER && strstr(local.message, "not found")))
+		return lh_error_set(err, rc, local.func, "%s", local.message);
+	/* With its connection closed the daemon ends by itself; make sure. */
+	if (!qemu_wait_gone(s->pid, 1000))
+		qemu_daemon_end(s->pid);
+	unlink(s->socket);
+	qemu_share_clear(s);
+	return qemu_record_save(vm, err);
+}
+
+static int qemu_share(struct qemu_driver *d, struct qemu_vm *vm, const struct qemu_request *r,
+		      struct lh_error *err)
+{
+	const char *name;
+
+	if (strcmp(r->type, "Add") == 0)
+		return qemu_share_add(d, vm, r->settings, err);
+	if (strcmp(r->type, "Remove") == 0)
+		return qemu_share_remove(vm, r->settings, err);
+	if (strcmp(r->type, "Update") == 0) {
+		/* virtiofsd exports the whole directory: the guest sees every
+		 * allowed file already; the journal keeps the request. */
+		name = qemu_string(r->settings, "Name");
+		if (!name || !qemu_share_find(vm, name))
+			return LH_FAIL(err, -LH_ENOTATTACHED, "share '%s' is not attached",
+				       name ? name : "(no Name)");
+		return 0;
+	}
+	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for shares");
+}
+
+/* ---- the driver ----------------------------------------------------------- */
+
+#define QEMU_SCSI_PREFIX "VirtualMachine/Devices/Scsi/"
+#define QEMU_PMEM_PREFIX "VirtualMachine/Devices/VirtualPMem/Devices/"
+#define QEMU_SHARES_PATH "VirtualMachine/Devices/VirtualSmb/Shares"
+
+static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct qemu_request *r,
+			struct lh_error *err)
+{
+	struct qemu_vm *vm = NULL;
+	bool gone = false;
+	int rc;
+
+	rc = qemu_vm_get(d, uvm_id, &vm, &gone, err);
+	if (rc == 0 && strncmp(r->path, QEMU_SCSI_PREFIX, strlen(QEMU_SCSI_PREFIX)) == 0)
+		rc = qemu_scsi(vm, r, r->path + strlen(QEMU_SCSI_PREFIX), err);
+	else if (rc == 0 && strncmp(r->path, QEMU_PMEM_PREFIX, strlen(QEMU_PMEM_PREFIX)) == 0)
+		rc = qemu_pmem(vm, r, r->path + strlen(QEMU_PMEM_PREFIX), err);
+	else if (rc == 0 && strcmp(r->path, QEMU_SHARES_PATH) == 0)
+		rc = qemu_share(d, vm, r, err);
+	else if (rc == 0)
+		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "no QEMU realisation for this resource");
+	/* A device goes with its VM: removing it from a VM that is not
+	 * running is done, so a release (or a rollback) after a crash
+	 * leaves the books consistent with the machine. */
+	if (rc && (gone || (vm && vm->gone)) && strcmp(r->type, "Remove") == 0) {
+		lh_log(LH_LOG_WARN, "qemu", "UVM '%s': %s: the VM is not running, nothing to "
+		       "remove", uvm_id, r->path);
+		lh_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int qemu_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
+		       struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	struct qemu_request r = {
+		.type = qemu_string(request, "RequestType"),
+		.path = qemu_string(request, "ResourcePath"),
+		.settings = cJSON_GetObjectItemCaseSensitive(request, "Settings"),
+	};
+	struct lh_error local = { 0 };
+	int rc = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (r.path) {
+		if (!r.type)
+			rc = LH_FAIL(&local, -EINVAL, "no RequestType");
+		else
+			rc = qemu_realise(d, uvm_id, &r, &local);
+		if (rc) {
+			rc = LH_FAIL(err, rc, "UVM '%s': %s %s: %s", uvm_id, r.type ? r.type : "?",
+				     r.path, local.message);
+			goto out;
+		}
+	}
+	/* Every request QEMU carried out goes to the journal; guest requests
+	 * have no agent to go to yet, so they are marked undelivered. */
+	rc = lh_journal_append(d->journal, uvm_id, request,
+			       cJSON_GetObjectItemCaseSensitive(request, "GuestRequest")
+				       ? "undelivered" : NULL, err);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static void qemu_close(struct lh_driver *drv)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+
+	while (d->vms) {
+		struct qemu_vm *vm = d->vms;
+
+		d->vms = vm->next;
+		qemu_vm_free(vm);
+	}
+	lh_driver_close(d->journal);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static const struct lh_driver_ops qemu_ops = {
+	.name = "qemu",
+	.modify = qemu_modify,
+	.close = qemu_close,
+};
+
+/* Whether the LCOW pipeline would use a vpmem backend that packs layers. */
+static int qemu_check_vpmem(const struct lh_config *cfg, struct lh_error *err)
+{
+	const struct lh_plugin_section *s = lh_config_plugin(cfg, "vpmem");
+	bool used = s != NULL, multi = true;
+	unsigned line = s ? s->line : 0;
+
+	for (size_t i = 0; i < cfg->lcow_layers.n; i++)
+		used |= strcmp(cfg->lcow_layers.backends[i], "vpmem") == 0;
+	if (!used || cfg->os != LH_OS_LINUX)
+		return 0;
+	for (size_t i = 0; s && i < s->n_keys; i++) {
+		if (strcmp(s->keys[i].key, "multi_mapping") == 0 &&
+		    lh_parse_bool(s->keys[i].value, &multi) == 0)
+			line = s->keys[i].line;
+	}
+	if (!multi)
+		return 0;
+	return LH_FAIL(err, -LH_ECONFIG, "%s:%u [plugin.vpmem] multi_mapping is on (the default), "
+		       "which driver = qemu cannot realise: QEMU backs each virtio-pmem device "
+		       "with one whole file, so several layers cannot share a device; set "
+		       "multi_mapping = false", cfg->path, line);
+}
+
+int lh_qemu_driver_open(const struct lh_config *cfg, struct lh_driver **out,
+			struct lh_error *err)
+{
+	struct qemu_driver *d;
+	int rc;
+
+	*out = NULL;
+	rc = qemu_check_vpmem(cfg, err);
+	if (rc)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return LH_FAIL(err, -ENOMEM, "qemu driver: out of memory");
+	rc = lh_journal_open(cfg->journal_path, cfg->journal_fsync, &d->journal, err);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	d->cfg = cfg;
+	d->base.ops = &qemu_ops;
+	*out = &d->base;
+	return 0;
+}
