@@ -124,21 +124,10 @@ static int instance_parse_options(struct lh_host *host, struct lh_instance *inst
 
 	rc = lh_options_set_defaults(inst->ops->options, inst->priv, inst->ops->name, err);
 	for (size_t i = 0; rc == 0 && sec && i < sec->n_keys; i++) {
-		const struct lh_option *opt = lh_option_find(inst->ops->options, sec->keys[i].key);
-
 		snprintf(where, sizeof(where), "%s:%u: [plugin.%s] %s", host->cfg->path,
 			 sec->keys[i].line, inst->name, sec->keys[i].key);
-		if (!opt) {
-			char known[256] = "";
-
-			for (const struct lh_option *o = inst->ops->options; o && o->name; o++)
-				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-					 known[0] ? ", " : "", o->name);
-			rc = LH_FAIL(err, -LH_ECONFIG, "%s: unknown key (plugin %s takes: %s)", where,
-				     inst->ops->name, known[0] ? known : "no keys");
-		} else {
-			rc = lh_option_set(opt, inst->priv, sec->keys[i].value, where, err);
-		}
+		rc = lh_options_apply(inst->ops->options, inst->priv, inst->ops->name,
+				      sec->keys[i].key, sec->keys[i].value, where, err);
 	}
 	return rc;
 }
@@ -201,51 +190,26 @@ struct lh_instance *lh_host_instance(struct lh_host *host, const char *name)
 	return NULL;
 }
 
-int lh_host_add_backend(struct lh_host *host, const char *name, struct lh_instance **out,
-			struct lh_error *err)
-{
-	struct lh_instance *inst = lh_host_instance(host, name);
-	int rc;
-
-	if (inst)
-		goto done;
-	inst = calloc(1, sizeof(*inst));
-	if (!inst || !(inst->name = strdup(name))) {
-		free(inst);
-		return LH_FAIL(err, -ENOMEM, "out of memory");
-	}
-	rc = lh_plugin_load(host->cfg->plugin_dir, name, &inst->plugin, err);
-	if (rc == 0) {
-		inst->ops = inst->plugin->ops;
-		rc = host_append(host, inst, err);
-	}
-	if (rc == 0) {
-		rc = instance_open(host, inst, err);
-		if (rc)
-			host->n_instances--;
-	}
-	if (rc) {
-		lh_instance_free(inst);
-		return rc;
-	}
-done:
-	if (out)
-		*out = inst;
-	return 0;
-}
-
-int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *ops,
-			       struct lh_instance **out, struct lh_error *err)
+static struct lh_instance *instance_alloc(const char *name, const struct lh_backend *ops,
+					  struct lh_error *err)
 {
 	struct lh_instance *inst = calloc(1, sizeof(*inst));
-	int rc;
 
-	if (!inst || !(inst->name = strdup(ops->name))) {
+	if (!inst || !(inst->name = strdup(name))) {
 		free(inst);
-		return LH_FAIL(err, -ENOMEM, "out of memory");
+		LH_FAIL(err, -ENOMEM, "out of memory");
+		return NULL;
 	}
 	inst->ops = ops;
-	rc = lh_backend_check(ops, "linked-in backend", err);
+	return inst;
+}
+
+/* Put a new instance in host's list and open it; on failure it is out of
+ * the list again and freed. `rc` is the outcome of the caller's own
+ * preparation: non-zero frees inst straight away. */
+static int host_adopt(struct lh_host *host, struct lh_instance *inst, int rc,
+		      struct lh_error *err)
+{
 	if (rc == 0)
 		rc = host_append(host, inst, err);
 	if (rc == 0) {
@@ -253,26 +217,53 @@ int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *op
 		if (rc)
 			host->n_instances--;
 	}
-	if (rc) {
+	if (rc)
 		lh_instance_free(inst);
-		return rc;
+	return rc;
+}
+
+int lh_host_add_backend(struct lh_host *host, const char *name, struct lh_instance **out,
+			struct lh_error *err)
+{
+	struct lh_instance *inst = lh_host_instance(host, name);
+	int rc = 0;
+
+	if (!inst) {
+		inst = instance_alloc(name, NULL, err);
+		if (!inst)
+			return -ENOMEM;
+		rc = lh_plugin_load(host->cfg->plugin_dir, name, &inst->plugin, err);
+		if (rc == 0)
+			inst->ops = inst->plugin->ops;
+		rc = host_adopt(host, inst, rc, err);
 	}
-	if (out)
+	if (rc == 0 && out)
 		*out = inst;
-	return 0;
+	return rc;
+}
+
+int lh_host_add_static_backend(struct lh_host *host, const struct lh_backend *ops,
+			       struct lh_instance **out, struct lh_error *err)
+{
+	struct lh_instance *inst = instance_alloc(ops->name, ops, err);
+	int rc;
+
+	if (!inst)
+		return -ENOMEM;
+	rc = host_adopt(host, inst, lh_backend_check(ops, "linked-in backend", err), err);
+	if (rc == 0 && out)
+		*out = inst;
+	return rc;
 }
 
 int lh_instance_new_detached(struct lh_host *host, const struct lh_instance *like,
 			     struct lh_instance **out, struct lh_error *err)
 {
-	struct lh_instance *inst = calloc(1, sizeof(*inst));
+	struct lh_instance *inst = instance_alloc(like->name, like->ops, err);
 	int rc;
 
-	if (!inst || !(inst->name = strdup(like->name))) {
-		free(inst);
-		return LH_FAIL(err, -ENOMEM, "out of memory");
-	}
-	inst->ops = like->ops;
+	if (!inst)
+		return -ENOMEM;
 	rc = instance_open(host, inst, err);
 	if (rc) {
 		lh_instance_free(inst);
@@ -299,22 +290,19 @@ void lh_host_replace_instance(struct lh_host *host, struct lh_instance *old,
 int lh_host_open_instance_like(struct lh_host *host, const struct lh_instance *src,
 			       struct lh_instance **out, struct lh_error *err)
 {
-	struct lh_instance *inst = NULL;
-	int rc;
+	struct lh_instance *inst = instance_alloc(src->name, src->ops, err);
+	int rc = 0;
 
-	rc = lh_instance_new_detached(host, src, &inst, err);
+	if (!inst)
+		return -ENOMEM;
 	/* The clone host keeps a module reference of its own, so either host
 	 * can be closed first. */
-	if (rc == 0 && src->plugin)
+	if (src->plugin)
 		rc = lh_plugin_load_file(src->plugin->path, &inst->plugin, err);
+	rc = host_adopt(host, inst, rc, err);
 	if (rc == 0)
-		rc = host_append(host, inst, err);
-	if (rc) {
-		lh_instance_free(inst);
-		return rc;
-	}
-	*out = inst;
-	return 0;
+		*out = inst;
+	return rc;
 }
 
 /* Every backend the roles of this UVM's OS name, then [plugin.NAME] ones. */

@@ -146,6 +146,21 @@ int lh_option_set(const struct lh_option *opt, void *priv, const char *value,
 	return 0;
 }
 
+int lh_options_apply(const struct lh_option *options, void *priv, const char *plugin,
+		     const char *key, const char *value, const char *where, struct lh_error *err)
+{
+	const struct lh_option *opt = lh_option_find(options, key);
+	char known[256] = "";
+
+	if (opt)
+		return lh_option_set(opt, priv, value, where, err);
+	for (const struct lh_option *o = options; o && o->name; o++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			 known[0] ? ", " : "", o->name);
+	return LH_FAIL(err, -LH_ECONFIG, "%s: unknown key (plugin %s takes: %s)", where, plugin,
+		       known[0] ? known : "no keys");
+}
+
 int lh_options_set_defaults(const struct lh_option *options, void *priv,
 			    const char *plugin, struct lh_error *err)
 {

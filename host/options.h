@@ -25,6 +25,13 @@ const struct lh_option *lh_option_find(const struct lh_option *options, const ch
 int lh_option_set(const struct lh_option *opt, void *priv, const char *value,
 		  const char *where, struct lh_error *err);
 
+/*
+ * Parse `value` for the option `key` of `plugin`'s table into priv. An
+ * unknown key is -LH_ECONFIG, "<where>: unknown key (plugin P takes: ...)".
+ */
+int lh_options_apply(const struct lh_option *options, void *priv, const char *plugin,
+		     const char *key, const char *value, const char *where, struct lh_error *err);
+
 /* Write every option's default into priv (tables are checked here too: a
  * default that does not parse is the plugin's bug, reported as such). */
 int lh_options_set_defaults(const struct lh_option *options, void *priv,

@@ -361,48 +361,83 @@ static int release_all(struct lh_host *host, struct lh_mounted *m, struct lh_err
 	return rc;
 }
 
-static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
-		      struct lh_mounted *m, struct lh_error *err)
+static struct lh_attach_request request_init(const char *host_path, uint32_t flags,
+					     enum lh_vm_access access)
 {
-	static const char *const ro[] = { "ro" };
-	char path[PATH_MAX], resolved[PATH_MAX], what[192];
+	struct lh_attach_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.struct_size = sizeof(req);
+	req.host_path = host_path;
+	req.flags = flags;
+	req.access = access;
+	req.controller = req.lun = -1;
+	return req;
+}
+
+/* Each layer, base first, through `role`: the file `file` in each layer
+ * folder, or the folder itself when file is NULL. */
+static int attach_layers(struct lh_host *host, const struct lh_container_config *c,
+			 const struct lh_role *role, const char *file, uint32_t flags,
+			 const char *const *guest_options, size_t n_guest_options,
+			 struct lh_mounted *m, struct lh_error *err)
+{
+	char path[PATH_MAX], what[192];
 	struct lh_attach_request req;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < c->n_layers; i++) {
-		rc = path_join(path, c->layers[i], "layer.vhd", err);
+		if (file)
+			rc = path_join(path, c->layers[i], file, err);
 		if (rc)
 			break;
-		memset(&req, 0, sizeof(req));
-		req.struct_size = sizeof(req);
-		req.host_path = path;
-		req.flags = LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER | LH_ATTACH_GUEST_MOUNT;
-		req.access = LH_ACCESS_VM_GROUP;
-		req.controller = req.lun = -1;
-		req.guest_options = ro;
-		req.n_guest_options = 1;
+		req = request_init(file ? path : c->layers[i], flags, LH_ACCESS_VM_GROUP);
+		req.guest_options = guest_options;
+		req.n_guest_options = n_guest_options;
 		snprintf(what, sizeof(what), "container %s: layer %zu", c->name, i + 1);
-		rc = attach_by_role(host, &host->cfg->lcow_layers, &req, &m->layers[i], what, err);
+		rc = attach_by_role(host, role, &req, &m->layers[i], what, err);
 		if (rc == 0)
 			m->n_layers = i + 1;
 	}
-	if (rc == 0)
-		rc = path_join(path, c->scratch, "sandbox.vhdx", err);
-	/* A symlinked sandbox.vhdx is another container's scratch: attach the
-	 * real file, which the backend shares. */
+	return rc;
+}
+
+/* The scratch sandbox.vhdx, writable, mounted in the guest at uvm_path
+ * (NULL: where the backend picks). A symlinked sandbox.vhdx is another
+ * container's scratch: the real file is attached, which the backend
+ * shares. */
+static int attach_scratch(struct lh_host *host, const struct lh_container_config *c,
+			  const struct lh_role *role, const char *uvm_path, struct lh_mounted *m,
+			  struct lh_error *err)
+{
+	char path[PATH_MAX], resolved[PATH_MAX], what[192];
+	struct lh_attach_request req;
+	int rc;
+
+	rc = path_join(path, c->scratch, "sandbox.vhdx", err);
 	if (rc == 0 && !realpath(path, resolved))
 		rc = LH_FAIL(err, -errno, "container %s: %s: cannot resolve scratch: %s", c->name,
 			     path, strerror(errno));
 	if (rc == 0) {
-		memset(&req, 0, sizeof(req));
-		req.struct_size = sizeof(req);
-		req.host_path = resolved;
-		req.flags = LH_ATTACH_GUEST_MOUNT;
-		req.access = LH_ACCESS_THIS_VM;
-		req.controller = req.lun = -1;
+		req = request_init(resolved, LH_ATTACH_GUEST_MOUNT, LH_ACCESS_THIS_VM);
+		req.uvm_path = uvm_path;
 		snprintf(what, sizeof(what), "container %s: scratch", c->name);
-		rc = attach_by_role(host, &host->cfg->lcow_scratch, &req, &m->scratch, what, err);
+		rc = attach_by_role(host, role, &req, &m->scratch, what, err);
 	}
+	return rc;
+}
+
+static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
+		      struct lh_mounted *m, struct lh_error *err)
+{
+	static const char *const ro[] = { "ro" };
+	int rc;
+
+	rc = attach_layers(host, c, &host->cfg->lcow_layers, "layer.vhd",
+			   LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER | LH_ATTACH_GUEST_MOUNT, ro, 1, m,
+			   err);
+	if (rc == 0)
+		rc = attach_scratch(host, c, &host->cfg->lcow_scratch, NULL, m, err);
 	if (rc == 0 && (asprintf(&m->scratch_path, "%s/scratch/%s",
 				 m->scratch.uvm_path ? m->scratch.uvm_path : "", c->name) < 0 ||
 			(c->guest_root ? asprintf(&m->rootfs, "%s/rootfs", c->guest_root)
@@ -418,41 +453,17 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 static int mount_wcow(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
-	char path[PATH_MAX], resolved[PATH_MAX], what[192], *guest_root = NULL;
-	struct lh_attach_request req;
-	int rc = 0;
+	char *guest_root = NULL;
+	int rc;
 
-	for (size_t i = 0; rc == 0 && i < c->n_layers; i++) {
-		memset(&req, 0, sizeof(req));
-		req.struct_size = sizeof(req);
-		req.host_path = c->layers[i];
-		req.flags = LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER;
-		req.access = LH_ACCESS_VM_GROUP;
-		req.controller = req.lun = -1;
-		snprintf(what, sizeof(what), "container %s: layer %zu", c->name, i + 1);
-		rc = attach_by_role(host, &host->cfg->wcow_layers, &req, &m->layers[i], what, err);
-		if (rc == 0)
-			m->n_layers = i + 1;
-	}
+	rc = attach_layers(host, c, &host->cfg->wcow_layers, NULL,
+			   LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER, NULL, 0, m, err);
 	if (rc == 0 && (c->guest_root ? !(guest_root = strdup(c->guest_root))
 				      : asprintf(&guest_root, WCOW_GUEST_ROOT_FMT, c->name) < 0))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+	/* WCOW mounts the scratch at the container's root in the UVM. */
 	if (rc == 0)
-		rc = path_join(path, c->scratch, "sandbox.vhdx", err);
-	if (rc == 0 && !realpath(path, resolved))
-		rc = LH_FAIL(err, -errno, "container %s: %s: cannot resolve scratch: %s", c->name,
-			     path, strerror(errno));
-	if (rc == 0) {
-		memset(&req, 0, sizeof(req));
-		req.struct_size = sizeof(req);
-		req.host_path = resolved;
-		req.uvm_path = guest_root;
-		req.flags = LH_ATTACH_GUEST_MOUNT;
-		req.access = LH_ACCESS_THIS_VM;
-		req.controller = req.lun = -1;
-		snprintf(what, sizeof(what), "container %s: scratch", c->name);
-		rc = attach_by_role(host, &host->cfg->wcow_scratch, &req, &m->scratch, what, err);
-	}
+		rc = attach_scratch(host, c, &host->cfg->wcow_scratch, guest_root, m, err);
 	if (rc == 0 && (!(m->rootfs = strdup(guest_root)) || !(m->scratch_path = strdup(guest_root))))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
 	if (rc == 0)
@@ -466,14 +477,11 @@ static int mount_wcow(struct lh_host *host, const struct lh_container_config *c,
 static int mount_host(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
-	struct lh_attach_request req;
+	struct lh_attach_request req = request_init(NULL, LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER,
+						    LH_ACCESS_NONE);
 	char what[192];
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.struct_size = sizeof(req);
-	req.flags = LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER;
-	req.controller = req.lun = -1;
 	req.container_id = c->name;
 	req.layers = (const char *const *)c->layers;
 	req.n_layers = c->n_layers;

@@ -189,15 +189,9 @@ static int fakehost_open_backend(struct fakehost *fh, const struct lh_backend *o
 	if (!priv)
 		return LH_FAIL(err, -ENOMEM, "fakehost: out of memory");
 	rc = lh_options_set_defaults(ops->options, priv, ops->name, err);
-	for (size_t i = 0; rc == 0 && options && options[i]; i += 2) {
-		const struct lh_option *opt = lh_option_find(ops->options, options[i]);
-
-		if (!opt)
-			rc = LH_FAIL(err, -LH_ECONFIG, "fakehost: plugin %s has no option '%s'",
-				     ops->name, options[i]);
-		else
-			rc = lh_option_set(opt, priv, options[i + 1], options[i], err);
-	}
+	for (size_t i = 0; rc == 0 && options && options[i]; i += 2)
+		rc = lh_options_apply(ops->options, priv, ops->name, options[i], options[i + 1],
+				      options[i], err);
 	fh->backend = ops;
 	if (rc == 0)
 		rc = ops->open(priv, &fh->services, err);
