@@ -1,73 +1,19 @@
-/* driver_qemu.c - see driver_qemu.h. */
-#include "driver_qemu.h"
+/* driver_qemu.c - the QEMU driver: the VM record, SCSI disks, VPMem devices,
+ * and dispatch of each request (shares: driver_qemu_share.c). */
+#include "driver_qemu_private.h"
 
 #include "disk.h"
 #include "log.h"
 #include "options.h"
-#include "qmp.h"
 #include "vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define QEMU_EVENT_TIMEOUT_MS 5000
-#define QEMU_DAEMON_WAIT_MS 5000
-#define QEMU_SHARE_NAME_MAX 64
-
-struct qemu_pmem {
-	bool present;  /* a device is plugged in rp<N> */
-	bool removed;  /* released, but QEMU cannot unplug it: until next start */
-	char *path;
-};
-
-struct qemu_share {
-	char *name;    /* NULL: the port is free */
-	char *path;
-	char *socket;
-	pid_t pid;
-	bool read_only;
-};
-
-/* One running UVM the driver is connected to. */
-struct qemu_vm {
-	struct qemu_vm *next;
-	char *uvm_id;
-	char *record_path;
-	cJSON *record;  /* as on disk; "driver" and "daemons" rewritten on save */
-	struct lh_qmp *qmp;
-	pid_t pid;
-	bool gone;      /* QEMU exited under us */
-	int controllers, luns, pmem_devices, share_ports;
-	struct qemu_pmem *pmem;     /* [pmem_devices] */
-	struct qemu_share *shares;  /* [share_ports], index j is port pmem_devices + j */
-};
-
-struct qemu_driver {
-	struct lh_driver base;
-	/* One lock for everything: a QMP client carries one conversation. */
-	pthread_mutex_t lock;
-	const struct lh_config *cfg;
-	struct lh_driver *journal;
-	struct qemu_vm *vms;
-};
-
-/* What one request is about, parsed once. */
-struct qemu_request {
-	const char *type;  /* RequestType */
-	const char *path;  /* ResourcePath, "" for guest-only */
-	const cJSON *settings;
-};
-
-static int64_t qemu_now_ms(void)
+int64_t lh_qemu_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,7 +23,7 @@ static int64_t qemu_now_ms(void)
 
 /* ---- the VM record -------------------------------------------------------- */
 
-static int qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
+int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
 {
 	cJSON *drv = cJSON_CreateObject(), *daemons = cJSON_CreateArray(), *pmem, *shares;
 	bool ok = drv && daemons && (pmem = cJSON_AddObjectToObject(drv, "pmem")) &&
@@ -182,14 +128,6 @@ static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
 	return rc;
 }
 
-static void qemu_share_clear(struct qemu_share *s)
-{
-	free(s->name);
-	free(s->path);
-	free(s->socket);
-	memset(s, 0, sizeof(*s));
-}
-
 static void qemu_vm_free(struct qemu_vm *vm)
 {
 	if (!vm)
@@ -197,7 +135,7 @@ static void qemu_vm_free(struct qemu_vm *vm)
 	for (int n = 0; vm->pmem && n < vm->pmem_devices; n++)
 		free(vm->pmem[n].path);
 	for (int j = 0; vm->shares && j < vm->share_ports; j++)
-		qemu_share_clear(&vm->shares[j]);
+		lh_qemu_share_clear(&vm->shares[j]);
 	free(vm->pmem);
 	free(vm->shares);
 	lh_qmp_close(vm->qmp);
@@ -263,7 +201,7 @@ fail:
 }
 
 /* Run one QMP command, turning a dead connection into "QEMU exited". */
-static int qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
+int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
 		     struct lh_error *err)
 {
 	int rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
@@ -279,7 +217,7 @@ static int qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON
 
 /* device_del and wait until QEMU reports the device gone. A device that
  * is not there counts as removed: a retried release after a crash. */
-static int qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
+int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
 {
 	struct lh_error local = { 0 };
 	cJSON *args = cJSON_CreateObject();
@@ -290,7 +228,7 @@ static int qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *
 		return LH_FAIL(err, -ENOMEM, "device_del %s: out of memory", id);
 	}
 	lh_qmp_discard_events(vm->qmp, "DEVICE_DELETED");
-	rc = qemu_exec(vm, "device_del", args, NULL, &local);
+	rc = lh_qemu_exec(vm, "device_del", args, NULL, &local);
 	if (rc == -LH_EDRIVER && strstr(local.message, "not found"))
 		return 0;
 	if (rc == 0)
@@ -302,7 +240,7 @@ static int qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *
 }
 
 /* A command whose only argument is one string ("node-name", "id"). */
-static int qemu_exec1(struct qemu_vm *vm, const char *command, const char *key,
+int lh_qemu_exec1(struct qemu_vm *vm, const char *command, const char *key,
 		      const char *value, struct lh_error *err)
 {
 	cJSON *args = cJSON_CreateObject();
@@ -311,7 +249,7 @@ static int qemu_exec1(struct qemu_vm *vm, const char *command, const char *key,
 		cJSON_Delete(args);
 		return LH_FAIL(err, -ENOMEM, "%s %s: out of memory", command, value);
 	}
-	return qemu_exec(vm, command, args, NULL, err);
+	return lh_qemu_exec(vm, command, args, NULL, err);
 }
 
 /* "<prefix><a>/<tail>..." numbers: parse an index and what follows. */
@@ -331,12 +269,12 @@ static bool qemu_parse_index(const char **p, long max, long *out)
 	return true;
 }
 
-static bool qemu_bool(const cJSON *obj, const char *key)
+bool lh_qemu_bool(const cJSON *obj, const char *key)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-static const char *qemu_string(const cJSON *obj, const char *key)
+const char *lh_qemu_string(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -385,8 +323,8 @@ static int qemu_disk_format(const char *type, const char *path, const char **for
 static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settings,
 			 struct lh_error *err)
 {
-	const char *type = qemu_string(settings, "Type"), *path = qemu_string(settings, "Path");
-	bool ro = qemu_bool(settings, "ReadOnly");
+	const char *type = lh_qemu_string(settings, "Type"), *path = lh_qemu_string(settings, "Path");
+	bool ro = lh_qemu_bool(settings, "ReadOnly");
 	const char *format = NULL, *protocol = NULL;
 	char node[48], dev[48], bus[48];
 	cJSON *blk = NULL, *file, *devargs = NULL;
@@ -420,14 +358,14 @@ static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settin
 		cJSON_Delete(devargs);
 		return LH_FAIL(err, -ENOMEM, "out of memory");
 	}
-	rc = qemu_exec(vm, "blockdev-add", blk, NULL, err);
+	rc = lh_qemu_exec(vm, "blockdev-add", blk, NULL, err);
 	if (rc) {
 		cJSON_Delete(devargs);
 		return rc;
 	}
-	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
+	rc = lh_qemu_exec(vm, "device_add", devargs, NULL, err);
 	if (rc)
-		qemu_exec1(vm, "blockdev-del", "node-name", node, NULL);
+		lh_qemu_exec1(vm, "blockdev-del", "node-name", node, NULL);
 	return rc;
 }
 
@@ -439,10 +377,10 @@ static int qemu_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error 
 
 	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
 	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
-	rc = qemu_device_del(vm, dev, err);
+	rc = lh_qemu_device_del(vm, dev, err);
 	if (rc)
 		return rc;
-	rc = qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
+	rc = lh_qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
 	if (rc == -LH_EDRIVER && strstr(local.message, "Failed to find node"))
 		return 0;
 	return rc ? lh_error_set(err, rc, local.func, "%s", local.message) : 0;
@@ -472,9 +410,9 @@ static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const cha
 static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 			 struct lh_error *err)
 {
-	const char *path = qemu_string(settings, "HostPath");
-	const char *format = qemu_string(settings, "ImageFormat");
-	bool ro = qemu_bool(settings, "ReadOnly");
+	const char *path = lh_qemu_string(settings, "HostPath");
+	const char *format = lh_qemu_string(settings, "ImageFormat");
+	bool ro = lh_qemu_bool(settings, "ReadOnly");
 	struct qemu_pmem *p = &vm->pmem[n];
 	char mem[32], dev[32], bus[32];
 	cJSON *obj = NULL, *devargs = NULL;
@@ -519,19 +457,19 @@ static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = qemu_exec(vm, "object-add", obj, NULL, err);
+	rc = lh_qemu_exec(vm, "object-add", obj, NULL, err);
 	if (rc) {
 		cJSON_Delete(devargs);
 		goto fail;
 	}
-	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
+	rc = lh_qemu_exec(vm, "device_add", devargs, NULL, err);
 	if (rc) {
-		qemu_exec1(vm, "object-del", "id", mem, NULL);
+		lh_qemu_exec1(vm, "object-del", "id", mem, NULL);
 		goto fail;
 	}
 	p->present = true;
 	p->removed = false;
-	rc = qemu_record_save(vm, err);
+	rc = lh_qemu_record_save(vm, err);
 	if (rc)
 		p->removed = true; /* plugged for good; keep the slot out of use */
 	return rc;
@@ -551,7 +489,7 @@ static int qemu_pmem_remove(struct qemu_vm *vm, long n, struct lh_error *err)
 	lh_log(LH_LOG_INFO, "qemu", "UVM '%s': VPMem device %ld (%s) released; QEMU cannot "
 	       "unplug virtio-pmem, so it stays until the next VM start", vm->uvm_id, n,
 	       p->path);
-	return qemu_record_save(vm, err);
+	return lh_qemu_record_save(vm, err);
 }
 
 static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
@@ -577,275 +515,6 @@ static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const cha
 	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for VPMem");
 }
 
-/* ---- shares (virtio-fs) ------------------------------------------------------ */
-
-static struct qemu_share *qemu_share_find(struct qemu_vm *vm, const char *name)
-{
-	/* share_ports is a small fixed bound (vm.h), not the attachments. */
-	for (int j = 0; j < vm->share_ports; j++)
-		if (vm->shares[j].name && strcmp(vm->shares[j].name, name) == 0)
-			return &vm->shares[j];
-	return NULL;
-}
-
-static bool qemu_share_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > QEMU_SHARE_NAME_MAX || !((name[0] >= 'a' && name[0] <= 'z') ||
-						   (name[0] >= 'A' && name[0] <= 'Z')))
-		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
-	       n;
-}
-
-/* Wait for a helper to exit, reaping it when it is our child. */
-static bool qemu_wait_gone(pid_t pid, int timeout_ms)
-{
-	int64_t deadline = qemu_now_ms() + timeout_ms;
-
-	for (;;) {
-		waitpid(pid, NULL, WNOHANG);
-		if (!lh_vm_pid_alive(pid))
-			return true;
-		if (qemu_now_ms() >= deadline)
-			return false;
-		usleep(2000);
-	}
-}
-
-static void qemu_daemon_end(pid_t pid)
-{
-	if (pid <= 0 || qemu_wait_gone(pid, 0))
-		return;
-	kill(pid, SIGTERM);
-	if (!qemu_wait_gone(pid, QEMU_DAEMON_WAIT_MS)) {
-		kill(pid, SIGKILL);
-		qemu_wait_gone(pid, QEMU_DAEMON_WAIT_MS);
-	}
-}
-
-/*
- * Start virtiofsd for s. Only async-signal-safe calls after fork: the
- * host may be multi-threaded. A read-only share is bind-mounted read-only
- * over itself in a mount namespace private to the daemon, so the guest
- * cannot write through it and nothing is left mounted when it exits.
- */
-static int qemu_daemon_start(struct qemu_driver *d, struct qemu_share *s, const char *log,
-			     struct lh_error *err)
-{
-	char *argv[7] = { 0 };
-	int64_t deadline;
-	pid_t pid;
-	int rc = 0;
-
-	if (asprintf(&argv[1], "--socket-path=%s", s->socket) < 0 ||
-	    asprintf(&argv[3], "source=%s", s->path) < 0) {
-		rc = LH_FAIL(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	argv[0] = (char *)d->cfg->virtiofsd_binary;
-	argv[2] = "-o";
-	argv[4] = "-o";
-	argv[5] = "sandbox=chroot";
-	unlink(s->socket);
-	pid = fork();
-	if (pid < 0) {
-		rc = LH_FAIL(err, -errno, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		setpgid(0, 0); /* a terminal's ^C is for layerhost, not its helpers */
-		if (s->read_only &&
-		    (unshare(CLONE_NEWNS) < 0 ||
-		     mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
-		     mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) < 0 ||
-		     mount("none", s->path, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)) {
-			dprintf(2, "layerhost: %s: cannot make a read-only view: %s\n", s->path,
-				strerror(errno));
-			_exit(125);
-		}
-		execv(argv[0], argv);
-		dprintf(2, "layerhost: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	s->pid = pid;
-	deadline = qemu_now_ms() + QEMU_DAEMON_WAIT_MS;
-	for (;;) {
-		struct stat st;
-		int status;
-
-		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
-			break;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			s->pid = 0;
-			rc = LH_FAIL(err, -LH_EDRIVER, "%s for share '%s' (%s) exited with status "
-				     "%d (see %s)", d->cfg->virtiofsd_binary, s->name, s->path,
-				     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-				     log);
-			goto out;
-		}
-		if (qemu_now_ms() >= deadline) {
-			qemu_daemon_end(pid);
-			s->pid = 0;
-			rc = LH_FAIL(err, -ETIMEDOUT, "%s for share '%s' made no socket in time",
-				     d->cfg->virtiofsd_binary, s->name);
-			goto out;
-		}
-		usleep(2000);
-	}
-out:
-	free(argv[1]);
-	free(argv[3]);
-	return rc;
-}
-
-static int qemu_share_add(struct qemu_driver *d, struct qemu_vm *vm, const cJSON *settings,
-			  struct lh_error *err)
-{
-	const char *name = qemu_string(settings, "Name"), *path = qemu_string(settings, "Path");
-	const cJSON *options = cJSON_GetObjectItemCaseSensitive(settings, "Options");
-	struct qemu_share *s = NULL;
-	char chr[96], dev[96], bus[32], *log = NULL;
-	cJSON *chrargs, *devargs = NULL;
-	struct stat st;
-	int rc, j;
-
-	if (!name || !path)
-		return LH_FAIL(err, -EINVAL, "Settings lack Name or Path");
-	if (!qemu_share_name_ok(name))
-		return LH_FAIL(err, -EINVAL, "share name '%s' is not a QEMU id", name);
-	if (qemu_share_find(vm, name))
-		return LH_FAIL(err, -EEXIST, "share '%s' exists already", name);
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return LH_FAIL(err, -ENOTDIR, "%s: not a directory virtiofsd can share", path);
-	for (j = 0; j < vm->share_ports && !s; j++)
-		if (!vm->shares[j].name)
-			s = &vm->shares[j];
-	if (!s)
-		return LH_FAIL(err, -LH_ENOLOCATION, "all %d share root ports are in use",
-			       vm->share_ports);
-	j = (int)(s - vm->shares);
-	s->read_only = qemu_bool(options, "ReadOnly");
-	if (!(s->name = strdup(name)) || !(s->path = strdup(path)) ||
-	    asprintf(&s->socket, "%s/%s-fs-%s.sock", d->cfg->run_dir, vm->uvm_id, name) < 0 ||
-	    asprintf(&log, "%s/%s-fs-%s.log", d->cfg->run_dir, vm->uvm_id, name) < 0) {
-		log = NULL;
-		rc = LH_FAIL(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	rc = qemu_daemon_start(d, s, log, err);
-	if (rc)
-		goto fail;
-	snprintf(chr, sizeof(chr), "fs-%s-chr", name);
-	snprintf(dev, sizeof(dev), "fs-%s", name);
-	snprintf(bus, sizeof(bus), "rp%d", vm->pmem_devices + j);
-	chrargs = cJSON_CreateObject();
-	devargs = cJSON_CreateObject();
-	{
-		cJSON *backend, *data, *addr, *adata;
-
-		if (!chrargs || !devargs || !cJSON_AddStringToObject(chrargs, "id", chr) ||
-		    !(backend = cJSON_AddObjectToObject(chrargs, "backend")) ||
-		    !cJSON_AddStringToObject(backend, "type", "socket") ||
-		    !(data = cJSON_AddObjectToObject(backend, "data")) ||
-		    !(addr = cJSON_AddObjectToObject(data, "addr")) ||
-		    !cJSON_AddStringToObject(addr, "type", "unix") ||
-		    !(adata = cJSON_AddObjectToObject(addr, "data")) ||
-		    !cJSON_AddStringToObject(adata, "path", s->socket) ||
-		    !cJSON_AddBoolToObject(data, "server", false) ||
-		    !cJSON_AddStringToObject(devargs, "driver", "vhost-user-fs-pci") ||
-		    !cJSON_AddStringToObject(devargs, "id", dev) ||
-		    !cJSON_AddStringToObject(devargs, "chardev", chr) ||
-		    !cJSON_AddStringToObject(devargs, "tag", name) ||
-		    !cJSON_AddStringToObject(devargs, "bus", bus)) {
-			cJSON_Delete(chrargs);
-			cJSON_Delete(devargs);
-			rc = LH_FAIL(err, -ENOMEM, "out of memory");
-			goto fail_daemon;
-		}
-	}
-	rc = qemu_exec(vm, "chardev-add", chrargs, NULL, err);
-	if (rc) {
-		cJSON_Delete(devargs);
-		goto fail_daemon;
-	}
-	rc = qemu_exec(vm, "device_add", devargs, NULL, err);
-	if (rc)
-		goto fail_chardev;
-	rc = qemu_record_save(vm, err);
-	if (rc)
-		goto fail_device;
-	free(log);
-	return 0;
-
-fail_device:
-	qemu_device_del(vm, dev, NULL);
-fail_chardev:
-	qemu_exec1(vm, "chardev-remove", "id", chr, NULL);
-fail_daemon:
-	qemu_daemon_end(s->pid);
-	unlink(s->socket);
-fail:
-	qemu_share_clear(s);
-	free(log);
-	return rc;
-}
-
-static int qemu_share_remove(struct qemu_vm *vm, const cJSON *settings, struct lh_error *err)
-{
-	const char *name = qemu_string(settings, "Name");
-	struct qemu_share *s = name ? qemu_share_find(vm, name) : NULL;
-	struct lh_error local = { 0 };
-	char chr[96], dev[96];
-	int rc;
-
-	if (!name)
-		return LH_FAIL(err, -EINVAL, "Settings lack Name");
-	if (!s)
-		return 0; /* a retried release */
-	snprintf(chr, sizeof(chr), "fs-%s-chr", name);
-	snprintf(dev, sizeof(dev), "fs-%s", name);
-	rc = qemu_device_del(vm, dev, err);
-	if (rc)
-		return rc;
-	rc = qemu_exec1(vm, "chardev-remove", "id", chr, &local);
-	if (rc && !(rc == -LH_EDRIVER && strstr(local.message, "not found")))
-		return lh_error_set(err, rc, local.func, "%s", local.message);
-	/* With its connection closed the daemon ends by itself; make sure. */
-	if (!qemu_wait_gone(s->pid, 1000))
-		qemu_daemon_end(s->pid);
-	unlink(s->socket);
-	qemu_share_clear(s);
-	return qemu_record_save(vm, err);
-}
-
-static int qemu_share(struct qemu_driver *d, struct qemu_vm *vm, const struct qemu_request *r,
-		      struct lh_error *err)
-{
-	const char *name;
-
-	if (strcmp(r->type, "Add") == 0)
-		return qemu_share_add(d, vm, r->settings, err);
-	if (strcmp(r->type, "Remove") == 0)
-		return qemu_share_remove(vm, r->settings, err);
-	if (strcmp(r->type, "Update") == 0) {
-		/* virtiofsd exports the whole directory: the guest sees every
-		 * allowed file already; the journal keeps the request. */
-		name = qemu_string(r->settings, "Name");
-		if (!name || !qemu_share_find(vm, name))
-			return LH_FAIL(err, -LH_ENOTATTACHED, "share '%s' is not attached",
-				       name ? name : "(no Name)");
-		return 0;
-	}
-	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for shares");
-}
-
 /* ---- the driver ----------------------------------------------------------- */
 
 #define QEMU_SCSI_PREFIX "VirtualMachine/Devices/Scsi/"
@@ -865,7 +534,7 @@ static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct 
 	else if (rc == 0 && strncmp(r->path, QEMU_PMEM_PREFIX, strlen(QEMU_PMEM_PREFIX)) == 0)
 		rc = qemu_pmem(vm, r, r->path + strlen(QEMU_PMEM_PREFIX), err);
 	else if (rc == 0 && strcmp(r->path, QEMU_SHARES_PATH) == 0)
-		rc = qemu_share(d, vm, r, err);
+		rc = lh_qemu_share_request(d, vm, r, err);
 	else if (rc == 0)
 		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "no QEMU realisation for this resource");
 	/* A device goes with its VM: removing it from a VM that is not
@@ -885,8 +554,8 @@ static int qemu_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *r
 {
 	struct qemu_driver *d = (struct qemu_driver *)drv;
 	struct qemu_request r = {
-		.type = qemu_string(request, "RequestType"),
-		.path = qemu_string(request, "ResourcePath"),
+		.type = lh_qemu_string(request, "RequestType"),
+		.path = lh_qemu_string(request, "ResourcePath"),
 		.settings = cJSON_GetObjectItemCaseSensitive(request, "Settings"),
 	};
 	struct lh_error local = { 0 };
