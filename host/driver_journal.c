@@ -1,6 +1,8 @@
 /* driver_journal.c - the journal driver: every request as one JSON line. */
 #include "driver.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,12 +22,17 @@ struct journal {
 	enum lh_journal_fsync fsync_policy;
 };
 
-/* The seq of the file's last complete line, or 0 for an empty file. */
-static int journal_last_seq(int fd, const char *path, uint64_t *seq, struct lh_error *err)
+/*
+ * The seq of the journal's last record, 0 for an empty journal. A last
+ * line without its newline is a record a crash cut short: it was never
+ * complete, so it is cut off (and said so) rather than left to confuse
+ * every reader after it.
+ */
+static int journal_recover(int fd, const char *path, uint64_t *seq, struct lh_error *err)
 {
 	struct stat st;
 	size_t len;
-	char *buf, *line, *end;
+	char *buf, *line, *nl;
 	cJSON *json, *item;
 	int rc = 0;
 
@@ -43,17 +50,37 @@ static int journal_last_seq(int fd, const char *path, uint64_t *seq, struct lh_e
 		goto out;
 	}
 	buf[len] = '\0';
-	end = buf + len;
-	while (end > buf && end[-1] == '\n')
-		*--end = '\0';
+	if (buf[len - 1] != '\n') {
+		size_t keep, cut;
+
+		nl = memrchr(buf, '\n', len);
+		if (!nl && (off_t)len < st.st_size) {
+			rc = LH_FAIL(err, -LH_ECORRUPT, "%s: last line is not a journal record",
+				     path);
+			goto out;
+		}
+		keep = nl ? (size_t)(nl - buf) + 1 : 0;
+		cut = len - keep;
+		if (ftruncate(fd, st.st_size - (off_t)cut) < 0) {
+			rc = LH_FAIL(err, -errno, "%s: cannot cut off an unfinished record: %s",
+				     path, strerror(errno));
+			goto out;
+		}
+		lh_log(LH_LOG_WARN, "journal", "%s: cut off an unfinished last record (%zu bytes)",
+		       path, cut);
+		len = keep;
+		if (len == 0)
+			goto out; /* nothing complete in the journal: start at 1 */
+	}
+	buf[len - 1] = '\0';
 	line = strrchr(buf, '\n');
 	line = line ? line + 1 : buf;
 	json = cJSON_Parse(line);
 	item = cJSON_GetObjectItemCaseSensitive(json, "seq");
 	if (!cJSON_IsNumber(item) || item->valuedouble < 0)
 		rc = LH_FAIL(err, -LH_ECORRUPT,
-			     "%s: last line is not a journal record (torn write?); move the file "
-			     "aside to start a new journal", path);
+			     "%s: last line is not a journal record; move the file aside to start a "
+			     "new journal", path);
 	else
 		*seq = (uint64_t)item->valuedouble;
 	cJSON_Delete(json);
@@ -144,22 +171,14 @@ int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		free(j);
 		return LH_FAIL(err, -ENOMEM, "journal: out of memory");
 	}
-	j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (j->fd < 0) {
 		rc = LH_FAIL(err, -errno, "%s: cannot open journal: %s", path, strerror(errno));
 		free(j->path);
 		free(j);
 		return rc;
 	}
-	{
-		/* The append descriptor cannot read; read the tail separately. */
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-
-		rc = rfd < 0 ? LH_FAIL(err, -errno, "%s: %s", path, strerror(errno))
-			     : journal_last_seq(rfd, path, &j->seq, err);
-		if (rfd >= 0)
-			close(rfd);
-	}
+	rc = journal_recover(j->fd, path, &j->seq, err);
 	if (rc) {
 		close(j->fd);
 		free(j->path);

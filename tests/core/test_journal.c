@@ -1,0 +1,131 @@
+/*
+ * test_journal.c - the journal driver's exact lines, its sequence across
+ * reopenings, and recovery from a record a crash cut short.
+ */
+#include "cutest.h"
+#include "driver.h"
+#include "fixtures.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static struct lh_driver *journal_open(const char *path)
+{
+	struct lh_driver *drv = NULL;
+	struct lh_error err = { 0 };
+
+	if (lh_journal_open(path, LH_FSYNC_ALWAYS, &drv, &err))
+		fprintf(stderr, "\n  %s\n", err.message);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(drv);
+	return drv;
+}
+
+static void issue(struct lh_driver *drv, const char *json)
+{
+	struct lh_error err = { 0 };
+	cJSON *req = cJSON_Parse(json);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	CU_ASSERT_EQUAL(drv->ops->modify(drv, "uvm-1", req, &err), 0);
+	cJSON_Delete(req);
+}
+
+static void test_exact_lines_and_sequence(void)
+{
+	const char *path = fixture_path("j1/layerhost.journal");
+	struct lh_driver *drv = journal_open(path);
+	struct lh_error err = { 0 };
+	cJSON *guest;
+	char *text;
+
+	issue(drv, "{\"ResourcePath\":\"VirtualMachine/Devices/Scsi/0/Attachments/1\","
+		   "\"RequestType\":\"Add\",\"Settings\":{\"Type\":\"VirtualDisk\",\"Path\":\"/l.vhd\"}}");
+	issue(drv, "{\"ResourcePath\":\"VirtualMachine/Devices/Scsi/0/Attachments/1\","
+		   "\"RequestType\":\"Remove\"}");
+	lh_driver_close(drv);
+	/* A reopened journal continues the sequence. */
+	drv = journal_open(path);
+	guest = cJSON_Parse("{\"GuestRequest\":{\"RequestType\":\"Add\"}}");
+	CU_ASSERT_EQUAL(lh_journal_append(drv, "uvm-1", guest, "undelivered", &err), 0);
+	cJSON_Delete(guest);
+	lh_driver_close(drv);
+	text = fixture_read(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text,
+		"{\"seq\":1,\"uvm\":\"uvm-1\",\"request\":{\"ResourcePath\":"
+		"\"VirtualMachine/Devices/Scsi/0/Attachments/1\",\"RequestType\":\"Add\","
+		"\"Settings\":{\"Type\":\"VirtualDisk\",\"Path\":\"/l.vhd\"}}}\n"
+		"{\"seq\":2,\"uvm\":\"uvm-1\",\"request\":{\"ResourcePath\":"
+		"\"VirtualMachine/Devices/Scsi/0/Attachments/1\",\"RequestType\":\"Remove\"}}\n"
+		"{\"seq\":3,\"uvm\":\"uvm-1\",\"request\":{\"GuestRequest\":{\"RequestType\":\"Add\"}},"
+		"\"guest\":\"undelivered\"}\n");
+	free(text);
+}
+
+/* A record cut short by a crash is cut off; the sequence goes on. */
+static void test_torn_last_record_cut_off(void)
+{
+	static const char torn[] = "{\"seq\":1,\"uvm\":\"u\",\"request\":{}}\n{\"seq\":2,\"uv";
+	const char *path = fixture_path("j2/layerhost.journal");
+	struct lh_driver *drv;
+	char *text;
+
+	CU_ASSERT_EQUAL_FATAL(fixture_write(path, torn, strlen(torn)), 0);
+	drv = journal_open(path);
+	issue(drv, "{\"RequestType\":\"Add\"}");
+	lh_driver_close(drv);
+	text = fixture_read(path, NULL);
+	CU_ASSERT_STRING_EQUAL(text, "{\"seq\":1,\"uvm\":\"u\",\"request\":{}}\n"
+				     "{\"seq\":2,\"uvm\":\"uvm-1\",\"request\":{\"RequestType\":\"Add\"}}\n");
+	free(text);
+	/* Only a fragment: the journal starts again at 1. */
+	path = fixture_path("j3/layerhost.journal");
+	CU_ASSERT_EQUAL_FATAL(fixture_write(path, "{\"se", 4), 0);
+	drv = journal_open(path);
+	issue(drv, "{}");
+	lh_driver_close(drv);
+	text = fixture_read(path, NULL);
+	CU_ASSERT_STRING_EQUAL(text, "{\"seq\":1,\"uvm\":\"uvm-1\",\"request\":{}}\n");
+	free(text);
+}
+
+/* A complete last line that is no record is not ours to touch. */
+static void test_foreign_last_line_refused(void)
+{
+	const char *path = fixture_path("j4/layerhost.journal");
+	struct lh_driver *drv = NULL;
+	struct lh_error err = { 0 };
+	size_t len = 0;
+	char *text;
+
+	CU_ASSERT_EQUAL_FATAL(fixture_write(path, "hello\n", 6), 0);
+	CU_ASSERT_EQUAL(lh_journal_open(path, LH_FSYNC_NEVER, &drv, &err), -LH_ECORRUPT);
+	CU_ASSERT_PTR_NULL(drv);
+	ASSERT_MSG_HAS(err, path);
+	ASSERT_MSG_HAS(err, "not a journal record");
+	text = fixture_read(path, &len);
+	CU_ASSERT_EQUAL(len, 6);
+	free(text);
+}
+
+static void test_unwritable_journal(void)
+{
+	struct lh_driver *drv = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_journal_open("/nonexistent/dir/j", LH_FSYNC_NEVER, &drv, &err), -ENOENT);
+	ASSERT_MSG_HAS(err, "/nonexistent/dir/j");
+}
+
+int main(void)
+{
+	static const struct cutest_case cases[] = {
+		{ "exact lines, sequence across reopenings", test_exact_lines_and_sequence },
+		{ "a torn last record is cut off", test_torn_last_record_cut_off },
+		{ "a foreign last line is refused, file untouched", test_foreign_last_line_refused },
+		{ "an unwritable journal names the path", test_unwritable_journal },
+		{ NULL, NULL },
+	};
+
+	return cutest_run("journal", cases, fixture_cleanup);
+}
