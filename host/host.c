@@ -24,6 +24,8 @@ static int svc_modify(void *ctx, const char *request_json, struct lh_error *err)
 }
 
 static void svc_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void svc_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
 {
 	struct lh_instance *inst = ctx;
 	va_list ap;

@@ -14,6 +14,7 @@ int lh_log_parse_level(const char *text, enum lh_log_level *out);
 
 void lh_log(enum lh_log_level level, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void lh_vlog(enum lh_log_level level, const char *component, const char *fmt, va_list ap);
+void lh_vlog(enum lh_log_level level, const char *component, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

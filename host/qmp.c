@@ -189,6 +189,12 @@ int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **r
 			     cJSON_IsString(desc) ? desc->valuestring : "QEMU refused it");
 		goto out;
 	}
+	if (!cJSON_GetObjectItemCaseSensitive(reply, "return")) {
+		q->dead = true;
+		rc = LH_FAIL(err, -EPROTO, "QMP %s: the reply to %s has neither return nor error",
+			     q->path, command);
+		goto out;
+	}
 	if (ret)
 		*ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
 out:
@@ -292,7 +298,8 @@ static int qmp_dial(const char *path, int64_t deadline, int *fd_out, struct lh_e
 	}
 }
 
-int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct lh_error *err)
+int lh_qmp_start(int fd, const char *name, int timeout_ms, struct lh_qmp **out,
+		 struct lh_error *err)
 {
 	int64_t deadline = qmp_now_ms() + timeout_ms;
 	struct lh_qmp *q = calloc(1, sizeof(*q));
@@ -300,27 +307,26 @@ int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct
 	int rc;
 
 	*out = NULL;
-	if (!q)
+	if (!q) {
+		close(fd);
 		return LH_FAIL(err, -ENOMEM, "QMP: out of memory");
-	q->fd = -1;
-	if (!(q->path = strdup(path)) || !(q->events = cJSON_CreateArray())) {
+	}
+	q->fd = fd;
+	if (!(q->path = strdup(name)) || !(q->events = cJSON_CreateArray())) {
 		rc = LH_FAIL(err, -ENOMEM, "QMP: out of memory");
 		goto fail;
 	}
-	rc = qmp_dial(path, deadline, &q->fd, err);
-	if (rc)
-		goto fail;
 	rc = qmp_read_message(q, deadline, &greeting, err);
 	if (rc == -ETIMEDOUT) {
 		/* A monitor serves one client; the others wait unanswered. */
 		lh_error_clear(err);
 		rc = LH_FAIL(err, rc, "QMP %s: no greeting within %d ms (another client holds "
-			     "this monitor?)", path, timeout_ms);
+			     "this monitor?)", name, timeout_ms);
 	}
 	if (rc)
 		goto fail;
 	if (!cJSON_GetObjectItemCaseSensitive(greeting, "QMP")) {
-		rc = LH_FAIL(err, -EPROTO, "QMP %s: no greeting (is this a QMP socket?)", path);
+		rc = LH_FAIL(err, -EPROTO, "QMP %s: no greeting (is this a QMP socket?)", name);
 		goto fail;
 	}
 	rc = lh_qmp_execute(q, "qmp_capabilities", NULL, NULL, (int)(deadline - qmp_now_ms()) + 1,
@@ -333,6 +339,18 @@ int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct
 fail:
 	cJSON_Delete(greeting);
 	lh_qmp_close(q);
+	return rc;
+}
+
+int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct lh_error *err)
+{
+	int64_t deadline = qmp_now_ms() + timeout_ms;
+	int fd = -1, rc;
+
+	*out = NULL;
+	rc = qmp_dial(path, deadline, &fd, err);
+	if (rc == 0)
+		rc = lh_qmp_start(fd, path, (int)(deadline - qmp_now_ms()) + 1, out, err);
 	return rc;
 }
 

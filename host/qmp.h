@@ -30,6 +30,14 @@ struct lh_qmp;
 int lh_qmp_connect(const char *path, int timeout_ms, struct lh_qmp **out, struct lh_error *err);
 
 /*
+ * Start a client on a connected stream socket `fd` (taken over: closed by
+ * lh_qmp_close, or at once on failure): read the greeting and negotiate
+ * capabilities within timeout_ms. `name` names the peer in messages.
+ */
+int lh_qmp_start(int fd, const char *name, int timeout_ms, struct lh_qmp **out,
+		 struct lh_error *err);
+
+/*
  * Run `command` with `args` (an object, consumed even on failure; NULL for
  * none) and wait up to timeout_ms for its reply. On success *ret (if not
  * NULL) receives the "return" value, owned by the caller. QEMU's refusal

@@ -55,6 +55,8 @@ out:
 }
 
 static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
 {
 	struct fakehost *fh = ctx;
 	va_list ap;

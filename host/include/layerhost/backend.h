@@ -78,6 +78,8 @@ struct lh_error {
  * `err` may be NULL.
  */
 static inline int lh_error_vset(struct lh_error *err, int code, const char *func,
+				const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static inline int lh_error_vset(struct lh_error *err, int code, const char *func,
 				const char *fmt, va_list ap)
 {
 	if (err && err->code == 0) {
