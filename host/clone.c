@@ -383,6 +383,23 @@ static int clone_document_new(struct lh_host *clone, struct lh_error *err)
 	return 0;
 }
 
+/* Backends add their devices in the order they are loaded; hcsschema's
+ * Devices struct (and so Go's JSON) has them as Scsi, VirtualPMem, ...,
+ * VirtualSmb: put the document in that order. */
+static void clone_document_order_devices(struct lh_host *clone)
+{
+	static const char *const go_order[] = { "Scsi", "VirtualPMem", "VirtualSmb" };
+	cJSON *devices = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(clone->document, "VirtualMachine"), "Devices");
+
+	for (size_t i = 0; devices && i < sizeof(go_order) / sizeof(go_order[0]); i++) {
+		cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(devices, go_order[i]);
+
+		if (item)
+			cJSON_AddItemToObject(devices, go_order[i], item);
+	}
+}
+
 /* After the devices, as RestoreState follows Devices in hcsschema. */
 static int clone_document_restore_state(struct lh_host *tmpl, struct lh_host *clone,
 					struct lh_error *err)
@@ -431,8 +448,10 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	rc = pairs ? clone_document_new(clone, err) : LH_FAIL(err, -ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = clone_backends(template_host, clone, undo.scratch, pairs, &done, err);
-	if (rc == 0)
+	if (rc == 0) {
+		clone_document_order_devices(clone);
 		rc = clone_document_restore_state(template_host, clone, err);
+	}
 	if (rc == 0)
 		rc = clone_records(template_host, clone, err);
 	if (rc)

@@ -359,6 +359,76 @@ static void test_clone_lcow_real_plugins(void)
 	testhost_close(&w);
 }
 
+/* A Windows UVM: layer shares over VSMB, the scratch on SCSI at 0:1 (0:0
+ * is the UVM's own scratch). The clone re-adds every share with options a
+ * saved VM can keep and copies the scratch beside its scratch folder. */
+static void test_clone_wcow_real_plugins(void)
+{
+	char scratch[4096], ini[1024];
+	struct lh_error err = { 0 };
+	struct lh_host *clone = NULL, *clone2 = NULL;
+	const cJSON *shares, *share, *options;
+	cJSON *doc = NULL, *doc2 = NULL;
+	struct testhost w;
+	struct paths p;
+	char *text;
+
+	mkdir(fixture_path("wc/base/Files/"), 0755);
+	mkdir(fixture_path("wc/app/Files/"), 0755);
+	CU_ASSERT_EQUAL_FATAL(fixture_vhdx(fixture_path("wc/s1/sandbox.vhdx"), 16 * MIB), 0);
+	snprintf(ini, sizeof(ini), "[uvm]\nos = windows\nid = tpl\n"
+		 "[container.w1]\nlayers = wc/base, wc/app\nscratch = wc/s1\n");
+	testhost_open(&w, LH_TEST_PLUGIN_DIR, ini, NULL);
+	if (lh_pipeline_mount(w.host, lh_config_container(w.cfg, "w1"), &err))
+		fprintf(stderr, "\n  mount: %s\n", err.message);
+	CU_ASSERT_EQUAL_FATAL(err.code, 0);
+	w.host->uvm.is_template = true;
+	snprintf(scratch, sizeof(scratch), "%s/wclones/k1/scratch", fixture_dir());
+	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, &clone, &doc, &err))
+		fprintf(stderr, "\n  clone: %s\n", err.message);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+
+	/* Shares: the same folders, re-added with saveable options. */
+	p = paths_of(clone, "vsmb");
+	CU_ASSERT_EQUAL(p.n, 2);
+	shares = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(doc, "VirtualMachine"), "Devices"), "VirtualSmb"), "Shares");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(shares), 2);
+	cJSON_ArrayForEach(share, shares) {
+		options = cJSON_GetObjectItem(share, "Options");
+		CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(options, "ReadOnly")));
+		CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(options, "NoDirectmap")));
+		CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(options, "NoLocks")));
+		CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(options, "PseudoDirnotify")));
+	}
+	/* The writable scratch: copied beside the clone's scratch folder. */
+	p = paths_of(clone, "scsi");
+	CU_ASSERT_EQUAL_FATAL(p.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.list[0], "/wclones/k1/clone-mount-0-1/sandbox.vhdx"));
+	CU_ASSERT_TRUE(fixture_files_equal(fixture_path("wc/s1/sandbox.vhdx"), p.list[0]));
+	CU_ASSERT_FALSE(same_inode(fixture_path("wc/s1/sandbox.vhdx"), p.list[0]));
+	CU_ASSERT_PTR_NOT_NULL(lh_pipeline_find(clone, "w1"));
+	text = document_text(doc);
+	CU_ASSERT(golden_check("clone/wcow_document.json", text));
+	free(text);
+
+	/* Clone of the clone. */
+	snprintf(scratch, sizeof(scratch), "%s/wclones/k2/scratch", fixture_dir());
+	if (lh_clone_build(clone, "k2", scratch, &w.driver->base, &clone2, &doc2, &err))
+		fprintf(stderr, "\n  clone 2: %s\n", err.message);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone2);
+	p = paths_of(clone2, "scsi");
+	CU_ASSERT_EQUAL_FATAL(p.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.list[0], "/wclones/k2/clone-mount-0-1/"));
+	CU_ASSERT_TRUE(fixture_files_equal(fixture_path("wc/s1/sandbox.vhdx"), p.list[0]));
+	CU_ASSERT_EQUAL(paths_of(clone2, "vsmb").n, 2);
+	cJSON_Delete(doc);
+	cJSON_Delete(doc2);
+	lh_host_close(clone2);
+	lh_host_close(clone);
+	testhost_close(&w);
+}
+
 /* The scsi copy of the scratch fails: nothing of the clone stays. */
 static void test_clone_lcow_copy_failure(void)
 {
@@ -399,6 +469,7 @@ int main(void)
 		{ "testb: copy failure leaves nothing", test_clone_copy_failure_leaves_nothing },
 		{ "lcow with scsi and vpmem, clone of clone", test_clone_lcow_real_plugins },
 		{ "lcow: copy failure leaves nothing", test_clone_lcow_copy_failure },
+		{ "wcow with vsmb and scsi, clone of clone", test_clone_wcow_real_plugins },
 		{ NULL, NULL },
 	};
 
