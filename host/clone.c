@@ -15,9 +15,11 @@
 #include "clone.h"
 
 #include "document.h"
+#include "durable.h"
 #include "pipeline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <dirent.h>
 #include <limits.h>
@@ -191,36 +193,116 @@ static int clone_paths_visit(void *arg, const struct lh_attachment_info *info)
 	return p->rc;
 }
 
-/* Writable copies a clone instance holds: host paths its template lacks. */
-static void clone_remove_copies(struct clone_undo *undo, struct lh_instance *tmpl,
-				struct lh_instance *copy)
+/*
+ * Call fn on each writable copy a clone instance holds: the host paths it
+ * lists that its template does not. Returns -ENOSYS when either instance
+ * cannot list, a listing failure, or fn's first non-zero return.
+ */
+static int clone_for_each_copy(struct lh_instance *tmpl, struct lh_instance *copy,
+			       int (*fn)(void *arg, const char *path), void *arg)
 {
 	struct clone_paths t = { 0 }, c = { 0 };
+	int rc;
+
+	if (!tmpl->ops->list || !copy->ops->list)
+		return -ENOSYS;
+	tmpl->ops->list(tmpl->priv, clone_paths_visit, &t);
+	copy->ops->list(copy->priv, clone_paths_visit, &c);
+	rc = t.rc ? t.rc : c.rc;
+	for (size_t i = 0; rc == 0 && i < c.paths.n; i++)
+		if (!clone_names_has(&t.paths, c.paths.names[i]))
+			rc = fn(arg, c.paths.names[i]);
+	clone_names_free(&t.paths);
+	clone_names_free(&c.paths);
+	return rc;
+}
+
+/* Remove one copy, and its folder when this clone made it beside the
+ * scratch folder. Never fails: the undo goes on. */
+static int clone_remove_copy(void *arg, const char *path)
+{
+	struct clone_undo *undo = arg;
 	char dir[PATH_MAX];
 	char *slash;
 
-	if (!tmpl->ops->list || !copy->ops->list)
-		return;
-	tmpl->ops->list(tmpl->priv, clone_paths_visit, &t);
-	copy->ops->list(copy->priv, clone_paths_visit, &c);
-	for (size_t i = 0; t.rc == 0 && i < c.paths.n; i++) {
-		if (clone_names_has(&t.paths, c.paths.names[i]))
-			continue;
-		unlink(c.paths.names[i]);
-		snprintf(dir, sizeof(dir), "%s", c.paths.names[i]);
-		slash = strrchr(dir, '/');
-		if (!slash)
-			continue;
+	unlink(path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	slash = strrchr(dir, '/');
+	if (slash && strncmp(dir, undo->parent, strlen(undo->parent)) == 0 &&
+	    slash == dir + strlen(undo->parent) && !clone_names_has(&undo->before_parent, slash + 1))
+		rmdir(dir);
+	return 0;
+}
+
+static void clone_remove_copies(struct clone_undo *undo, struct lh_instance *tmpl,
+				struct lh_instance *copy)
+{
+	(void)clone_for_each_copy(tmpl, copy, clone_remove_copy, undo);
+}
+
+/* Flush one copy, its name in its folder, and that folder's name in the
+ * folder above (the copy's folder may be new). */
+static int clone_sync_copy(void *arg, const char *path)
+{
+	struct lh_error *err = arg;
+	char dir[PATH_MAX];
+	char *slash;
+	int rc = lh_fsync_file(path);
+
+	if (rc == 0)
+		rc = lh_fsync_parent(path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (rc == 0 && slash && slash != dir) {
 		*slash = '\0';
-		/* Its folder too, when this clone made it beside the scratch. */
-		slash = strrchr(dir, '/');
-		if (slash && strncmp(dir, undo->parent, strlen(undo->parent)) == 0 &&
-		    slash == dir + strlen(undo->parent) && !clone_names_has(&undo->before_parent,
-									  slash + 1))
-			rmdir(dir);
+		rc = lh_fsync_parent(dir);
 	}
-	clone_names_free(&t.paths);
-	clone_names_free(&c.paths);
+	if (rc)
+		LH_FAIL(err, rc, "%s: cannot flush the clone's copy to disk: %s", path,
+			strerror(-rc));
+	return rc;
+}
+
+/* A backend that cannot list its copies: flush the scratch folder's whole
+ * filesystem, where its copies are (under the folder or beside it). */
+static int clone_sync_filesystem(const char *scratch_dir, struct lh_error *err)
+{
+	int fd = open(scratch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || syncfs(fd) < 0)
+		rc = LH_FAIL(err, -errno, "%s: cannot flush the clone's copies to disk: %s",
+			     scratch_dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Make every copy durable before anything records the clone. Copies are
+ * flushed here, all at the end, rather than one by one as they are made:
+ * the kernel may write one back while the next is copied, and the waits
+ * come once, together.
+ */
+static int clone_sync_copies(struct lh_host *tmpl, struct lh_instance **pairs,
+			     const char *scratch_dir, struct lh_error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < tmpl->n_instances; i++) {
+		if (!pairs[i])
+			continue;
+		rc = clone_for_each_copy(tmpl->instances[i], pairs[i], clone_sync_copy, err);
+		if (rc == -ENOSYS)
+			rc = clone_sync_filesystem(scratch_dir, err);
+		else if (rc && !(err && err->code))
+			rc = LH_FAIL(err, rc, "backend %s: cannot list the clone's copies: %s",
+				     pairs[i]->name, strerror(-rc));
+	}
+	return rc;
 }
 
 static void clone_undo_run(struct clone_undo *undo)
@@ -454,6 +536,8 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	}
 	if (rc == 0)
 		rc = clone_records(template_host, clone, err);
+	if (rc == 0)
+		rc = clone_sync_copies(template_host, pairs, undo.scratch, err);
 	if (rc)
 		goto undo;
 	*document = clone->document;

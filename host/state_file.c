@@ -4,6 +4,7 @@
  * exclusive lock every mutating command holds. The image itself: state.c.
  */
 #include "state.h"
+#include "durable.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,28 +81,6 @@ static int state_write_all(int fd, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* The folder holding path, for the fsync that makes the rename durable. */
-static int state_fsync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	int fd, rc = 0;
-
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /* A command killed while saving leaves its temp file behind; the next save
  * (which holds the lock, so no other writer is at work) removes them. */
 static void state_remove_stale_temps(const char *path)
@@ -164,7 +143,7 @@ int lh_state_save(struct lh_host *host, const char *path, struct lh_error *err)
 		rc = -errno;
 	if (rc)
 		goto fail;
-	rc = state_fsync_dir(path);
+	rc = lh_fsync_parent(path);
 	if (rc)
 		LH_FAIL(err, rc, "%s: saved, but its folder could not be synced: %s", path,
 			strerror(-rc));

@@ -8,6 +8,7 @@
  * LCOW and WCOW mounts.
  */
 #include "clone.h"
+#include "copy.h"
 #include "cutest.h"
 #include "testhost.h"
 #include "fixtures.h"
@@ -16,10 +17,12 @@
 #include "state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MIB (1024ull * 1024)
@@ -298,6 +301,89 @@ static void test_clone_copy_failure_leaves_nothing(void)
 	testhost_close(&w);
 }
 
+/* cachestat(2), Linux 6.5; the C library of Debian 12 has no wrapper. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct page_cache_range {
+	uint64_t off, len;
+};
+struct page_cache_stat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+/* Pages of path not yet on disk (dirty or under writeback); -errno when
+ * the kernel cannot tell. */
+static long unflushed_pages(const char *path)
+{
+	struct page_cache_range range = { 0, 0 }; /* len 0: to the end */
+	struct page_cache_stat st;
+	int fd = open(path, O_RDONLY);
+	long rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = syscall(__NR_cachestat, fd, &range, &st, 0);
+	rc = rc < 0 ? -errno : (long)(st.nr_dirty + st.nr_writeback);
+	close(fd);
+	return rc;
+}
+
+/* Clone a template holding path writable on backend; the clone's copy
+ * of it must have no page left to write back. */
+static void check_clone_flushed(const char *ini, const char *backend, const char *path,
+				const char *id)
+{
+	char scratch[4096], copy[4200];
+	struct lh_error err = { 0 };
+	struct lh_host *clone = NULL;
+	cJSON *doc = NULL;
+	struct testhost w;
+
+	testhost_open(&w, LH_STATE_TEST_PLUGIN_DIR, ini, "tpl");
+	attach(w.host, backend, path, false);
+	snprintf(scratch, sizeof(scratch), "%s/clones/%s/scratch", fixture_dir(), id);
+	if (lh_clone_build(w.host, id, scratch, &w.driver->base, &clone, &doc, &err))
+		fprintf(stderr, "\n  clone: %s\n", err.message);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	snprintf(copy, sizeof(copy), "%s/%s", scratch, strrchr(path, '/') + 1);
+	CU_ASSERT_TRUE(fixture_files_equal(path, copy));
+	CU_ASSERT_EQUAL(unflushed_pages(copy), 0);
+	cJSON_Delete(doc);
+	lh_host_close(clone);
+	testhost_close(&w);
+}
+
+/*
+ * A clone's copies are on disk when lh_clone_build returns, before the
+ * caller records the clone: testb's copy is found through its list slot;
+ * testd has no list slot, so its filesystem is flushed. lh_copy_file
+ * alone leaves a copy in the page cache, which shows the probe can see
+ * unflushed pages here.
+ */
+static void test_clone_copies_are_flushed(void)
+{
+	const char *b = fixture_path("fl/b.img"), *d = fixture_path("fl/d.img");
+	const char *probe = fixture_path("fl/probe.img");
+	struct lh_error err = { 0 };
+	enum lh_copy_method used;
+	long before;
+
+	CU_ASSERT_EQUAL_FATAL(fixture_vhd(b, 8 * MIB), 0);
+	CU_ASSERT_EQUAL_FATAL(fixture_vhd(d, 8 * MIB), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_copy_file(b, probe, LH_COPY_ALLOW_ALL, &used, &err), 0);
+	before = unflushed_pages(probe);
+	if (before <= 0 || used == LH_COPY_REFLINK) {
+		fprintf(stderr, "\n  SKIPPED flush check: %s\n",
+			before < 0 ? "the kernel has no cachestat(2) (Linux 6.5+) to count dirty pages"
+			: used == LH_COPY_REFLINK ? "copies here are reflinks, with no pages to flush"
+						  : "a fresh copy shows no dirty pages here");
+		return;
+	}
+	check_clone_flushed("[pipeline]\nhost = testb\n", "testb", b, "flb");
+	check_clone_flushed("[pipeline]\nhost = testb\n[plugin.testd]\n", "testd", d, "fld");
+}
+
 /* ---- with the real plugins ------------------------------------------------------ */
 
 /* An LCOW template: two layers on vpmem (read-only), the scratch on scsi
@@ -467,6 +553,7 @@ int main(void)
 		{ "testb: template and clone through state files", test_clone_through_state_files },
 		{ "a backend without clone holding attachments", test_clone_not_supported },
 		{ "testb: copy failure leaves nothing", test_clone_copy_failure_leaves_nothing },
+		{ "testb and testd (no list slot): copies flushed", test_clone_copies_are_flushed },
 		{ "lcow with scsi and vpmem, clone of clone", test_clone_lcow_real_plugins },
 		{ "lcow: copy failure leaves nothing", test_clone_lcow_copy_failure },
 		{ "wcow with vsmb and scsi, clone of clone", test_clone_wcow_real_plugins },

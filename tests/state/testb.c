@@ -197,6 +197,7 @@ static int testb_clone(void *opaque, void *clone_opaque, const struct lh_clone_r
 }
 #endif
 
+#ifndef TESTB_NO_LIST
 static int testb_list(void *opaque, lh_visit_fn fn, void *arg)
 {
 	struct testb_priv *priv = opaque;
@@ -217,6 +218,8 @@ static int testb_list(void *opaque, lh_visit_fn fn, void *arg)
 	pthread_mutex_unlock(&priv->lock);
 	return rc;
 }
+
+#endif
 
 static void testb_close(void *opaque)
 {
@@ -240,7 +243,9 @@ static const struct lh_backend testb_backend = {
 #ifndef TESTB_NO_CLONE
 	.clone = testb_clone,     /* v1 */
 #endif
+#ifndef TESTB_NO_LIST
 	.list = testb_list,       /* v1 */
+#endif
 	.close = testb_close,     /* v1 */
 };
 

@@ -224,7 +224,8 @@ struct lh_host_services {
 
 	/* Copy src to dst (created, must not exist): reflink first, then
 	 * copy_file_range, then read/write, holes kept. On failure dst is
-	 * removed. */
+	 * removed. In a clone the host flushes every copy the clone lists
+	 * before it commits the clone's state, so the plugin need not. */
 	int (*copy_file)(void *ctx, const char *src, const char *dst, struct lh_error *err);
 
 	/* Grant the VM the given access to path. */

@@ -1,0 +1,19 @@
+/*
+ * durable.h - flushing files and the names of files to stable storage.
+ *
+ * A write, a create or a rename is only in the page cache until flushed;
+ * a crash before that loses it. Whatever the state file names must be
+ * flushed before the state file that names it.
+ */
+#ifndef LH_DURABLE_H
+#define LH_DURABLE_H
+
+/* Flush the file at path (data and metadata). 0 or -errno. */
+int lh_fsync_file(const char *path);
+
+/* Flush the folder holding path, so that path's name in it (a create or a
+ * rename) survives a crash. "name" alone means the current folder. 0 or
+ * -errno. */
+int lh_fsync_parent(const char *path);
+
+#endif
