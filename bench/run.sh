@@ -3,7 +3,7 @@
 # (issue 9), print the results table and write it to bench/results.md.
 #
 #   BUILD_DIR        a CMake build tree of this repository (default:
-#                    <repo>/build/bench, configured RelWithDebInfo if absent)
+#                    <repo>/build-bench, configured RelWithDebInfo if absent)
 #   LH_BENCH_TMPDIR  where the benchmarks make their disk files (default
 #                    $TMPDIR or /tmp; benchmark 4 wants ~2.5 GiB free there)
 #   LH_BENCH_RESULTS where to write the table (default bench/results.md)
@@ -14,7 +14,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-build=${1:-$repo/build/bench}
+build=${1:-$repo/build-bench}
 results=${LH_BENCH_RESULTS:-$here/results.md}
 benches="bench_core bench_scaling bench_state bench_clone bench_overhead bench_memory"
 

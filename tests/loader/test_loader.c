@@ -302,10 +302,7 @@ static void test_not_a_shared_object(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} cases[] = {
+	static const struct cutest_case cases[] = {
 		{ "good plugin loads and runs", test_good_plugin },
 		{ "missing plugin lists the folders", test_missing_plugin },
 		{ "names that are not plain", test_bad_names },
@@ -320,22 +317,8 @@ int main(void)
 		{ "group- and world-writable files", test_writable_files },
 		{ "symlinks out of and within the folder", test_symlinks },
 		{ "not a shared object: lt_dlerror and ldd", test_not_a_shared_object },
+		{ NULL, NULL },
 	};
-	CU_pSuite suite;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("loader", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (!CU_add_test(suite, cases[i].name, cases[i].fn))
-			suite = NULL;
-	if (!suite)
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	fixture_cleanup();
-	return failed ? 1 : 0;
+	return cutest_run("loader", cases, fixture_cleanup);
 }

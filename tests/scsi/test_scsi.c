@@ -8,7 +8,7 @@
 
 #include "../../plugins/scsi/scsi_private.h"
 
-#include <CUnit/Basic.h>
+#include <cutest.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -971,10 +971,7 @@ static void test_clone_failed_copy(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct cutest_case cases[] = {
 		{ "slot order and exhaustion", test_slot_order_and_exhaustion },
 		{ "no controllers", test_no_controllers },
 		{ "WCOW reserved 0:0", test_wcow_reserved_scratch_slot },
@@ -998,19 +995,8 @@ int main(void)
 		{ "state garbage", test_state_garbage },
 		{ "clone", test_clone },
 		{ "clone failed copy", test_clone_failed_copy },
+		{ NULL, NULL },
 	};
-	CU_pSuite suite;
-	unsigned failures;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("scsi", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	fixture_cleanup();
-	return failures ? 1 : 0;
+	return cutest_run("scsi", cases, fixture_cleanup);
 }

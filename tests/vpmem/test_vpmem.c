@@ -723,30 +723,13 @@ static const struct cutest_case vpmem_cases[] = {
 	{ NULL, NULL },
 };
 
-static int add_suite(const char *name, const struct cutest_case *cases)
-{
-	CU_pSuite suite = CU_add_suite(name, NULL, NULL);
-
-	for (const struct cutest_case *c = cases; suite && c->name; c++)
-		if (!CU_add_test(suite, c->name, c->fn))
-			return -1;
-	return suite ? 0 : -1;
-}
-
 int main(void)
 {
-	unsigned failed;
+	static const struct cutest_suite suites[] = {
+		{ "vpmem_alloc", vpmem_alloc_cases, NULL, NULL },
+		{ "vpmem", vpmem_cases, NULL, NULL },
+		{ NULL, NULL, NULL, NULL },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	if (add_suite("vpmem_alloc", vpmem_alloc_cases) || add_suite("vpmem", vpmem_cases)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	fixture_cleanup();
-	return failed ? 1 : 0;
+	return cutest_run_suites(suites, fixture_cleanup);
 }

@@ -2,12 +2,7 @@
 #ifndef TEST_VPMEM_H
 #define TEST_VPMEM_H
 
-#include <CUnit/Basic.h>
-
-struct cutest_case {
-	const char *name;
-	CU_TestFunc fn;
-};
+#include <cutest.h>
 
 /* The allocator's cases (test_vpmem_alloc.c), ended by a NULL name. */
 extern const struct cutest_case vpmem_alloc_cases[];

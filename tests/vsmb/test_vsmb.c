@@ -2,7 +2,7 @@
 #include "fakehost.h"
 #include "fixtures.h"
 
-#include <CUnit/Basic.h>
+#include <cutest.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -713,30 +713,24 @@ static int suite_clean(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failed;
+	static const struct cutest_case cases[] = {
+		{ "naming", test_naming },
+		{ "ro_rw_keys_and_counts", test_ro_rw_keys_and_counts },
+		{ "file_shares", test_file_shares },
+		{ "option_sets", test_option_sets },
+		{ "refusals", test_refusals },
+		{ "driver_failures", test_driver_failures },
+		{ "direct_map_keep_alive", test_direct_map_keep_alive },
+		{ "encode_decode", test_encode_decode },
+		{ "version_refusal", test_version_refusal },
+		{ "clone", test_clone },
+		{ "concurrency", test_concurrency },
+		{ NULL, NULL },
+	};
+	static const struct cutest_suite suites[] = {
+		{ "vsmb", cases, suite_init, suite_clean },
+		{ NULL, NULL, NULL, NULL },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("vsmb", suite_init, suite_clean);
-	if (!suite || !CU_add_test(suite, "naming", test_naming) ||
-	    !CU_add_test(suite, "ro_rw_keys_and_counts", test_ro_rw_keys_and_counts) ||
-	    !CU_add_test(suite, "file_shares", test_file_shares) ||
-	    !CU_add_test(suite, "option_sets", test_option_sets) ||
-	    !CU_add_test(suite, "refusals", test_refusals) ||
-	    !CU_add_test(suite, "driver_failures", test_driver_failures) ||
-	    !CU_add_test(suite, "direct_map_keep_alive", test_direct_map_keep_alive) ||
-	    !CU_add_test(suite, "encode_decode", test_encode_decode) ||
-	    !CU_add_test(suite, "version_refusal", test_version_refusal) ||
-	    !CU_add_test(suite, "clone", test_clone) ||
-	    !CU_add_test(suite, "concurrency", test_concurrency)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cutest_run_suites(suites, NULL);
 }
