@@ -43,7 +43,7 @@ int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
 	}
 	for (int j = 0; ok && j < vm->share_ports; j++) {
 		struct qemu_share *s = &vm->shares[j];
-		cJSON *o;
+		cJSON *o, *d;
 
 		if (!s->name)
 			continue;
@@ -52,8 +52,11 @@ int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
 		     cJSON_AddStringToObject(o, "path", s->path) &&
 		     cJSON_AddStringToObject(o, "socket", s->socket) &&
 		     cJSON_AddNumberToObject(o, "pid", s->pid) &&
+		     cJSON_AddNumberToObject(o, "pid_start", (double)s->pid_start) &&
 		     cJSON_AddBoolToObject(o, "read_only", s->read_only) &&
-		     cJSON_AddItemToArray(daemons, cJSON_CreateNumber(s->pid));
+		     (d = cJSON_CreateObject()) && cJSON_AddItemToArray(daemons, d) &&
+		     cJSON_AddNumberToObject(d, "pid", s->pid) &&
+		     cJSON_AddNumberToObject(d, "pid_start", (double)s->pid_start);
 	}
 	if (!ok) {
 		cJSON_Delete(drv);
@@ -109,18 +112,16 @@ static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
 		const cJSON *port = cJSON_GetObjectItem(item, "port");
 		const cJSON *path = cJSON_GetObjectItem(item, "path");
 		const cJSON *sock = cJSON_GetObjectItem(item, "socket");
-		const cJSON *pid = cJSON_GetObjectItem(item, "pid");
 		int j = cJSON_IsNumber(port) ? (int)port->valuedouble - vm->pmem_devices : -1;
 		struct qemu_share *s = j >= 0 && j < vm->share_ports ? &vm->shares[j] : NULL;
 
 		if (!s || s->name || !cJSON_IsString(path) || !cJSON_IsString(sock) ||
-		    !cJSON_IsNumber(pid))
+		    !lh_proc_read(item, &s->pid, &s->pid_start))
 			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad share entry '%s'",
 				       vm->record_path, item->string);
 		s->name = strdup(item->string);
 		s->path = strdup(path->valuestring);
 		s->socket = strdup(sock->valuestring);
-		s->pid = (pid_t)pid->valuedouble;
 		s->read_only = cJSON_IsTrue(cJSON_GetObjectItem(item, "read_only"));
 		if (!s->name || !s->path || !s->socket)
 			rc = LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
@@ -176,8 +177,8 @@ static int qemu_vm_get(struct qemu_driver *d, const char *uvm_id, struct qemu_vm
 	*gone = rc == -ENOENT;
 	if (rc)
 		goto fail;
-	vm->pid = (pid_t)cJSON_GetObjectItem(vm->record, "pid")->valuedouble;
-	if (!lh_vm_pid_alive(vm->pid)) {
+	if (!lh_proc_read(vm->record, &vm->pid, &vm->pid_start) ||
+	    !lh_proc_alive(vm->pid, vm->pid_start)) {
 		*gone = true;
 		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU (pid %d) is not running; "
 			     "`layerhost vm stop` cleans up, `vm start` starts it again", uvm_id,
@@ -206,7 +207,7 @@ int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **r
 {
 	int rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
 
-	if (rc == -EPIPE && !lh_vm_pid_alive(vm->pid)) {
+	if (rc == -EPIPE && !lh_proc_alive(vm->pid, vm->pid_start)) {
 		vm->gone = true;
 		lh_error_clear(err);
 		rc = LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,

@@ -25,7 +25,8 @@ struct qemu_share {
 	char *name;    /* NULL: the port is free */
 	char *path;
 	char *socket;
-	pid_t pid;
+	pid_t pid;           /* its virtiofsd */
+	uint64_t pid_start;  /* and that process's start time (vm.h) */
 	bool read_only;
 };
 
@@ -37,6 +38,7 @@ struct qemu_vm {
 	cJSON *record;  /* as on disk; "driver" and "daemons" rewritten on save */
 	struct lh_qmp *qmp;
 	pid_t pid;
+	uint64_t pid_start; /* QEMU's start time (vm.h) */
 	bool gone;      /* QEMU exited under us */
 	int controllers, luns, pmem_devices, share_ports;
 	struct qemu_pmem *pmem;     /* [pmem_devices] */

@@ -172,27 +172,70 @@ out:
 	return rc;
 }
 
-bool lh_vm_pid_alive(pid_t pid)
+/* The fields of /proc/<pid>/stat after the command name: "S ppid ...".
+ * NULL when pid is gone. */
+static char *vm_proc_stat(pid_t pid, char *buf, size_t size)
 {
-	char path[64], buf[256], *paren;
+	char path[64], *paren;
 	ssize_t n;
 	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	/* The name may hold spaces and parentheses: the last ')' ends it. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren + 2 : NULL;
+}
+
+bool lh_vm_pid_alive(pid_t pid)
+{
+	char buf[512], *fields;
 
 	if (pid <= 0 || kill(pid, 0) < 0)
 		return false;
 	/* A killed QEMU whose parent (init in a container) has not reaped it
 	 * still answers kill(0): read its state instead. */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	fields = vm_proc_stat(pid, buf, sizeof(buf));
+	if (!fields)
+		return access("/proc/self/stat", F_OK) != 0; /* no /proc: trust kill */
+	return fields[0] != 'Z' && fields[0] != 'X';
+}
+
+uint64_t lh_proc_start(pid_t pid)
+{
+	char buf[512], *field = pid > 0 ? vm_proc_stat(pid, buf, sizeof(buf)) : NULL;
+
+	/* The fields shown start at field 3 (state); starttime is field 22. */
+	for (int i = 3; field && i < 22; i++) {
+		field = strchr(field, ' ');
+		if (field)
+			field++;
+	}
+	return field ? strtoull(field, NULL, 10) : 0;
+}
+
+bool lh_proc_alive(pid_t pid, uint64_t start)
+{
+	return lh_vm_pid_alive(pid) && (start == 0 || lh_proc_start(pid) == start);
+}
+
+bool lh_proc_read(const cJSON *item, pid_t *pid, uint64_t *start)
+{
+	const cJSON *p = cJSON_IsNumber(item) ? item : cJSON_GetObjectItem(item, "pid");
+	const cJSON *t = cJSON_IsObject(item) ? cJSON_GetObjectItem(item, "pid_start") : NULL;
+
+	if (!cJSON_IsNumber(p) || p->valuedouble <= 0 || p->valuedouble > INT32_MAX)
 		return false;
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+	*pid = (pid_t)p->valuedouble;
+	*start = cJSON_IsNumber(t) && t->valuedouble > 0 ? (uint64_t)t->valuedouble : 0;
+	return true;
 }
 
 static int64_t vm_now_ms(void)
@@ -203,14 +246,15 @@ static int64_t vm_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until pid is gone (reaping it if it is our child). */
-static bool vm_wait_gone(pid_t pid, int timeout_ms)
+/* Wait until the process (pid, start) is gone, reaping it if it is our
+ * child; a later process given the pid does not count. */
+static bool vm_wait_gone(pid_t pid, uint64_t start, int timeout_ms)
 {
 	int64_t deadline = vm_now_ms() + timeout_ms;
 
 	for (;;) {
 		waitpid(pid, NULL, WNOHANG);
-		if (!lh_vm_pid_alive(pid))
+		if (!lh_proc_alive(pid, start))
 			return true;
 		if (vm_now_ms() >= deadline)
 			return false;
@@ -395,13 +439,14 @@ static int vm_spawn(char **argv, const char *log, int *status)
 	return 0;
 }
 
-static cJSON *vm_record_new(const char *id, pid_t pid, const struct vm_paths *p,
+static cJSON *vm_record_new(const char *id, pid_t pid, uint64_t start, const struct vm_paths *p,
 			    const struct lh_vm_layout *l)
 {
 	cJSON *rec = cJSON_CreateObject(), *layout;
 
 	if (!rec || !cJSON_AddStringToObject(rec, "uvm", id) ||
 	    !cJSON_AddNumberToObject(rec, "pid", pid) ||
+	    !cJSON_AddNumberToObject(rec, "pid_start", (double)start) ||
 	    !cJSON_AddStringToObject(rec, "qmp", p->qmp) ||
 	    !cJSON_AddStringToObject(rec, "control", p->control) ||
 	    !cJSON_AddStringToObject(rec, "log", p->log) ||
@@ -425,7 +470,8 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 	struct lh_vm_layout layout;
 	struct lh_qmp *qmp = NULL;
 	cJSON *rec = NULL;
-	pid_t pid = 0;
+	pid_t pid = 0, old_pid;
+	uint64_t start = 0, old_start;
 	int rc, status;
 
 	rc = vm_paths_get(cfg, uvm_id, &p);
@@ -441,14 +487,11 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 			     strerror(errno));
 		goto out;
 	}
-	if (lh_vm_record_load(p.record, &rec, NULL) == 0) {
-		const cJSON *old = cJSON_GetObjectItem(rec, "pid");
-
-		if (lh_vm_pid_alive((pid_t)old->valuedouble)) {
-			rc = LH_FAIL(err, -EEXIST, "UVM '%s' is already running (pid %d, %s)", id,
-				     (int)old->valuedouble, p.record);
-			goto out;
-		}
+	if (lh_vm_record_load(p.record, &rec, NULL) == 0 &&
+	    lh_proc_read(rec, &old_pid, &old_start) && lh_proc_alive(old_pid, old_start)) {
+		rc = LH_FAIL(err, -EEXIST, "UVM '%s' is already running (pid %d, %s)", id,
+			     (int)old_pid, p.record);
+		goto out;
 	}
 	cJSON_Delete(rec);
 	rec = NULL;
@@ -473,10 +516,11 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 			     cfg->qemu_binary, tail, p.log);
 		goto out;
 	}
+	start = lh_proc_start(pid);
 	rc = lh_qmp_connect(p.control, LH_QMP_TIMEOUT_MS, &qmp, err);
 	if (rc)
 		goto kill;
-	rec = vm_record_new(id, pid, &p, &layout);
+	rec = vm_record_new(id, pid, start, &p, &layout);
 	rc = rec ? lh_vm_record_save(p.record, rec, err)
 		 : LH_FAIL(err, -ENOMEM, "vm start: out of memory");
 	if (rc)
@@ -485,7 +529,7 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 kill:
 	/* Nothing half done: no record, so no VM either. */
 	kill(pid, SIGKILL);
-	vm_wait_gone(pid, VM_STOP_WAIT_MS);
+	vm_wait_gone(pid, start, VM_STOP_WAIT_MS);
 	unlink(p.qmp);
 	unlink(p.control);
 out:
@@ -496,17 +540,22 @@ out:
 	return rc;
 }
 
-/* End a helper daemon the record lists, if it is still around. */
-static void vm_end_daemon(pid_t pid)
+/* End a helper daemon the record lists, if it is still that process. */
+static void vm_end_daemon(const cJSON *item)
 {
+	uint64_t start;
+	pid_t pid;
+
+	if (!lh_proc_read(item, &pid, &start))
+		return;
 	/* Our own child (the driver ran in this process) is reaped here. */
 	waitpid(pid, NULL, WNOHANG);
-	if (!lh_vm_pid_alive(pid))
+	if (!lh_proc_alive(pid, start))
 		return;
 	kill(pid, SIGTERM);
-	if (!vm_wait_gone(pid, 2000)) {
+	if (!vm_wait_gone(pid, start, 2000)) {
 		kill(pid, SIGKILL);
-		vm_wait_gone(pid, 2000);
+		vm_wait_gone(pid, start, 2000);
 	}
 }
 
@@ -515,6 +564,7 @@ int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error 
 	struct vm_paths p;
 	struct lh_qmp *qmp = NULL;
 	cJSON *rec = NULL, *daemon;
+	uint64_t start;
 	pid_t pid;
 	int rc;
 
@@ -526,21 +576,19 @@ int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error 
 	rc = lh_vm_record_load(p.record, &rec, err);
 	if (rc)
 		goto out;
-	pid = (pid_t)cJSON_GetObjectItem(rec, "pid")->valuedouble;
-	if (lh_vm_pid_alive(pid)) {
+	if (lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)) {
 		if (lh_qmp_connect(p.control, 2000, &qmp, NULL) == 0)
 			lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
-		if (!vm_wait_gone(pid, VM_STOP_WAIT_MS)) {
+		if (!vm_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
 			kill(pid, SIGKILL);
-			if (!vm_wait_gone(pid, VM_STOP_WAIT_MS)) {
+			if (!vm_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
 				rc = LH_FAIL(err, -ETIMEDOUT, "UVM pid %d does not exit", (int)pid);
 				goto out;
 			}
 		}
 	}
 	cJSON_ArrayForEach(daemon, cJSON_GetObjectItem(rec, "daemons"))
-		if (cJSON_IsNumber(daemon))
-			vm_end_daemon((pid_t)daemon->valuedouble);
+		vm_end_daemon(daemon);
 	unlink(cJSON_GetObjectItem(rec, "qmp")->valuestring);
 	unlink(p.control);
 	unlink(p.pidfile);
@@ -561,6 +609,8 @@ int lh_vm_status(const struct lh_config *cfg, const char *uvm_id, cJSON **out,
 	struct lh_qmp *qmp = NULL;
 	cJSON *rec = NULL, *status = NULL, *pending, *pmem;
 	bool running;
+	uint64_t start;
+	pid_t pid;
 	int rc;
 
 	*out = NULL;
@@ -569,7 +619,7 @@ int lh_vm_status(const struct lh_config *cfg, const char *uvm_id, cJSON **out,
 	rc = lh_vm_record_load(path, &rec, err);
 	if (rc)
 		goto out;
-	running = lh_vm_pid_alive((pid_t)cJSON_GetObjectItem(rec, "pid")->valuedouble);
+	running = lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start);
 	control = cJSON_GetObjectItem(rec, "control");
 	if (running && cJSON_IsString(control) &&
 	    lh_qmp_connect(control->valuestring, 2000, &qmp, NULL) == 0)

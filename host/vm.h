@@ -5,9 +5,11 @@
  * A started VM is described by its record, <run_dir>/<uvm id>.vm, a small
  * JSON object written atomically (temp file, rename) so another process
  * (a later `layerhost` run, a restore) finds and reconnects to it:
- *   {"uvm":ID, "pid":N, "qmp":SOCKET, "control":SOCKET, "log":FILE,
+ *   {"uvm":ID, "pid":N, "pid_start":T, "qmp":SOCKET, "control":SOCKET,
+ *    "log":FILE,
  *    "layout":{"scsi_controllers":C, "pmem_devices":P, "share_ports":S},
- *    "daemons":[pid...],   helper processes stop must end (virtiofsd)
+ *    "daemons":[{"pid":N, "pid_start":T}...],   helpers stop must end
+ *                          (virtiofsd)
  *    "driver":{...}}       the qemu driver's own bookkeeping (driver_qemu.c)
  * "qmp" is the qemu driver's QMP socket, "control" a second monitor for
  * status, stop and tools (a QMP monitor serves one client at a time).
@@ -26,6 +28,8 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Root ports kept for directory shares (virtio-fs devices). */
@@ -53,8 +57,27 @@ int lh_vm_record_load(const char *path, cJSON **out, struct lh_error *err);
 /* Replace the record atomically. */
 int lh_vm_record_save(const char *path, const cJSON *record, struct lh_error *err);
 
-/* Whether pid is a live (not zombie) process. */
+/* Whether pid is a live (not zombie) process. For a process this run
+ * started or has just checked with lh_proc_alive. */
 bool lh_vm_pid_alive(pid_t pid);
+
+/*
+ * A process a record names is its pid and its start time (clock ticks
+ * after boot, field 22 of /proc/<pid>/stat): after it dies, or after a
+ * reboot, another process may get the same pid, and layerhost must never
+ * take that one for it, nor signal it.
+ */
+
+/* pid's start time; 0 when it is gone or /proc cannot tell. */
+uint64_t lh_proc_start(pid_t pid);
+
+/* Whether pid is live, not a zombie, and started at start (0: unknown,
+ * the pid alone decides). */
+bool lh_proc_alive(pid_t pid, uint64_t start);
+
+/* Read "pid" and "pid_start" (absent: 0) of a record object; a bare
+ * number is a pid of unknown start. False when there is no pid. */
+bool lh_proc_read(const cJSON *item, pid_t *pid, uint64_t *start);
 
 /*
  * Start QEMU for uvm_id (NULL: cfg's) and wait until its QMP socket
