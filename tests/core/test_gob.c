@@ -1,7 +1,7 @@
 /*
- * test_gob.c - the gob codec against the bytes Go's encoding/gob writes
- * (issue 8 and HCS-FACTS.md), its strictness on malformed input, and random
- * round trips checked against an independent reference encoder.
+ * test_gob.c - the gob codec against the bytes Go's encoding/gob writes,
+ * its strictness on malformed input, and random round trips checked
+ * against an independent reference encoder.
  */
 #include "cutest.h"
 
@@ -224,7 +224,7 @@ static void test_golden_bytes(void)
 
 /* hcsshim's SCSIMount.GobEncode, serial version 1: uint32 serial, string
  * host path, string UVM path, int controller, int32 LUN, bool read-only,
- * string attachment type. Bytes verified with Go 1.19 (HCS-FACTS.md). */
+ * string attachment type. Bytes as Go 1.19 writes them. */
 static const uint8_t scsimount_v1[] = {
 	0x03, 0x06, 0x00, 0x01,
 	0x14, 0x0c, 0x00, 0x11, 'C', ':', '\\', 'a', '\\', 's', 'a', 'n', 'd', 'b', 'o', 'x',

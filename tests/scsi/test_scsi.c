@@ -644,7 +644,7 @@ static void test_passthru_block_device(void)
 
 /* ---- gob --------------------------------------------------------------------- */
 
-/* Go 1.19 encoding/gob of SCSIMount version 1 (HCS-FACTS.md, issue 3). */
+/* Go 1.19 encoding/gob of hcsshim's SCSIMount, serial version 1. */
 static const uint8_t golden_v1[] = {
 	0x03, 0x06, 0x00, 0x01,
 	0x14, 0x0c, 0x00, 0x11, 'C', ':', '\\', 'a', '\\', 's', 'a', 'n', 'd', 'b', 'o', 'x',
