@@ -99,8 +99,9 @@ dirty=$(git -C "$repo" status --porcelain 2>/dev/null | head -n 1)
 	note=
 	[ -n "$sanitize" ] && note=" (sanitizers $sanitize: figures not representative)"
 	echo "- Source: $commit; build type ${build_type:-default}$note"
-	echo "- Driver: null (the host parses each request and discards it);" \
-		"benchmark 4 copies a real file"
+	echo "- Driver: null (the host parses each request and discards it) in" \
+		"benchmarks 1-3, 5 and 6; benchmark 4 copies real files; benchmark 7" \
+		"drives a real QEMU (TCG when /dev/kvm is absent)"
 	echo
 	echo "| Benchmark | Measure | Result | Target | Verdict |"
 	echo "| --- | --- | --- | --- | --- |"
