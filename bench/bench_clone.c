@@ -218,14 +218,14 @@ static void clone_byte_copy(void)
 	bench_result("4 clone", "lh_copy_file of the disk", value, "-", "-");
 	snprintf(value, sizeof(value), "best %.3f s, median %.3f s", cp[0], cp_med);
 	bench_result("4 clone", "cp --reflink=auto of the same disk", value, "-", "-");
-	snprintf(value, sizeof(value), "%.2f (medians %.2f)", lh[0] / cp[0], lh_med / cp_med);
+	snprintf(value, sizeof(value), "%.3f (medians %.3f)", lh[0] / cp[0], lh_med / cp_med);
 	bench_result("4 clone", "ratio lh_copy_file / cp, best runs", value, "<= 1.00",
 		     lh[0] <= cp[0] ? "PASS" : "MISS");
 	snprintf(value, sizeof(value), "best %.3f s vs %.3f s, medians %.3f s vs %.3f s",
 		 lh_flush[0], cp_sync[0], lh_flush_med, cp_sync_med);
 	bench_result("4 clone", "copy then flush: lh_copy_file + fsync vs cp + fsync", value, "-",
 		     "-");
-	snprintf(value, sizeof(value), "%.2f (medians %.2f)", lh_flush[0] / cp_sync[0],
+	snprintf(value, sizeof(value), "%.3f (medians %.3f)", lh_flush[0] / cp_sync[0],
 		 lh_flush_med / cp_sync_med);
 	bench_result("4 clone", "ratio flushed lh_copy_file / flushed cp, best runs", value,
 		     "<= 1.00", lh_flush[0] <= cp_sync[0] ? "PASS" : "MISS");
