@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -42,34 +41,6 @@ static bool qemu_share_name_ok(const char *name)
 		return false;
 	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
 	       n;
-}
-
-/* Wait for a helper to exit, reaping it when it is our child. A later
- * process with its pid (start differs) means it is gone. */
-static bool qemu_wait_gone(pid_t pid, uint64_t start, int timeout_ms)
-{
-	int64_t deadline = lh_qemu_now_ms() + timeout_ms;
-
-	for (;;) {
-		waitpid(pid, NULL, WNOHANG);
-		if (!lh_proc_alive(pid, start))
-			return true;
-		if (lh_qemu_now_ms() >= deadline)
-			return false;
-		usleep(2000);
-	}
-}
-
-/* End a helper, if it is still that process: TERM, then KILL. */
-static void qemu_daemon_end(pid_t pid, uint64_t start)
-{
-	if (pid <= 0 || qemu_wait_gone(pid, start, 0))
-		return;
-	kill(pid, SIGTERM);
-	if (!qemu_wait_gone(pid, start, QEMU_DAEMON_WAIT_MS)) {
-		kill(pid, SIGKILL);
-		qemu_wait_gone(pid, start, QEMU_DAEMON_WAIT_MS);
-	}
 }
 
 /*
@@ -139,7 +110,7 @@ static int qemu_daemon_start(struct qemu_driver *d, struct qemu_share *s, const 
 			goto out;
 		}
 		if (lh_qemu_now_ms() >= deadline) {
-			qemu_daemon_end(pid, s->pid_start);
+			lh_proc_end(pid, s->pid_start, QEMU_DAEMON_WAIT_MS);
 			s->pid = 0;
 			rc = LH_FAIL(err, -ETIMEDOUT, "%s for share '%s' made no socket in time",
 				     d->cfg->virtiofsd_binary, s->name);
@@ -237,7 +208,7 @@ fail_device:
 fail_chardev:
 	lh_qemu_exec1(vm, "chardev-remove", "id", chr, NULL);
 fail_daemon:
-	qemu_daemon_end(s->pid, s->pid_start);
+	lh_proc_end(s->pid, s->pid_start, QEMU_DAEMON_WAIT_MS);
 	unlink(s->socket);
 fail:
 	lh_qemu_share_clear(s);
@@ -266,8 +237,8 @@ static int qemu_share_remove(struct qemu_vm *vm, const cJSON *settings, struct l
 	if (rc && !(rc == -LH_EDRIVER && strstr(local.message, "not found")))
 		return lh_error_set(err, rc, local.func, "%s", local.message);
 	/* With its connection closed the daemon ends by itself; make sure. */
-	if (!qemu_wait_gone(s->pid, s->pid_start, 1000))
-		qemu_daemon_end(s->pid, s->pid_start);
+	if (!lh_proc_wait_gone(s->pid, s->pid_start, 1000))
+		lh_proc_end(s->pid, s->pid_start, QEMU_DAEMON_WAIT_MS);
 	unlink(s->socket);
 	lh_qemu_share_clear(s);
 	return lh_qemu_record_save(vm, err);

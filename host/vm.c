@@ -246,9 +246,7 @@ static int64_t vm_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until the process (pid, start) is gone, reaping it if it is our
- * child; a later process given the pid does not count. */
-static bool vm_wait_gone(pid_t pid, uint64_t start, int timeout_ms)
+bool lh_proc_wait_gone(pid_t pid, uint64_t start, int timeout_ms)
 {
 	int64_t deadline = vm_now_ms() + timeout_ms;
 
@@ -258,7 +256,18 @@ static bool vm_wait_gone(pid_t pid, uint64_t start, int timeout_ms)
 			return true;
 		if (vm_now_ms() >= deadline)
 			return false;
-		usleep(5000);
+		usleep(2000);
+	}
+}
+
+void lh_proc_end(pid_t pid, uint64_t start, int wait_ms)
+{
+	if (pid <= 0 || lh_proc_wait_gone(pid, start, 0))
+		return;
+	kill(pid, SIGTERM);
+	if (!lh_proc_wait_gone(pid, start, wait_ms)) {
+		kill(pid, SIGKILL);
+		lh_proc_wait_gone(pid, start, wait_ms);
 	}
 }
 
@@ -529,7 +538,7 @@ int lh_vm_start(const struct lh_config *cfg, const char *uvm_id, struct lh_error
 kill:
 	/* Nothing half done: no record, so no VM either. */
 	kill(pid, SIGKILL);
-	vm_wait_gone(pid, start, VM_STOP_WAIT_MS);
+	lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS);
 	unlink(p.qmp);
 	unlink(p.control);
 out:
@@ -546,17 +555,8 @@ static void vm_end_daemon(const cJSON *item)
 	uint64_t start;
 	pid_t pid;
 
-	if (!lh_proc_read(item, &pid, &start))
-		return;
-	/* Our own child (the driver ran in this process) is reaped here. */
-	waitpid(pid, NULL, WNOHANG);
-	if (!lh_proc_alive(pid, start))
-		return;
-	kill(pid, SIGTERM);
-	if (!vm_wait_gone(pid, start, 2000)) {
-		kill(pid, SIGKILL);
-		vm_wait_gone(pid, start, 2000);
-	}
+	if (lh_proc_read(item, &pid, &start))
+		lh_proc_end(pid, start, 2000);
 }
 
 int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error *err)
@@ -579,9 +579,9 @@ int lh_vm_stop(const struct lh_config *cfg, const char *uvm_id, struct lh_error 
 	if (lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)) {
 		if (lh_qmp_connect(p.control, 2000, &qmp, NULL) == 0)
 			lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
-		if (!vm_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
+		if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
 			kill(pid, SIGKILL);
-			if (!vm_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
+			if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
 				rc = LH_FAIL(err, -ETIMEDOUT, "UVM pid %d does not exit", (int)pid);
 				goto out;
 			}

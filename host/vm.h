@@ -75,6 +75,14 @@ uint64_t lh_proc_start(pid_t pid);
  * the pid alone decides). */
 bool lh_proc_alive(pid_t pid, uint64_t start);
 
+/* Wait up to timeout_ms for the process to be gone, reaping it if it is
+ * our child. True when it is. */
+bool lh_proc_wait_gone(pid_t pid, uint64_t start, int timeout_ms);
+
+/* End the process if it is still that one: SIGTERM, then SIGKILL after
+ * wait_ms, then wait up to wait_ms more. */
+void lh_proc_end(pid_t pid, uint64_t start, int wait_ms);
+
 /* Read "pid" and "pid_start" (absent: 0) of a record object; a bare
  * number is a pid of unknown start. False when there is no pid. */
 bool lh_proc_read(const cJSON *item, pid_t *pid, uint64_t *start);
