@@ -1,5 +1,6 @@
 /* disk.c - see disk.h. */
 #include "disk.h"
+#include "vhdx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +272,25 @@ static int probe_vhd(int fd, const char *path, uint64_t file_size, const uint8_t
 	return 0;
 }
 
+static int vhdx_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return read_exact_at(*(int *)ctx, buf, len, (off_t)off);
+}
+
+/* A VHDX: its structures checked, its virtual size read. */
+static int probe_vhdx(int fd, const char *path, struct lh_disk_info *info, struct lh_error *err)
+{
+	struct lh_vhdx_reader reader = { vhdx_pread, &fd, info->file_size };
+	struct lh_vhdx_info vhdx;
+	int rc = lh_vhdx_parse(&reader, path, &vhdx, err);
+
+	if (rc)
+		return rc;
+	info->format = LH_DISK_VHDX;
+	info->data_size = vhdx.virtual_size;
+	return 0;
+}
+
 int lh_disk_probe(const char *path, struct lh_disk_info *info, struct lh_error *err)
 {
 	uint8_t head[8] = { 0 };
@@ -314,9 +334,7 @@ int lh_disk_probe(const char *path, struct lh_disk_info *info, struct lh_error *
 		goto out;
 	}
 	if (memcmp(head, VHDX_SIGNATURE, 8) == 0) {
-		/* The signature is the identifier; the virtual size lives in the
-		 * metadata region, which no attach needs to read. */
-		info->format = LH_DISK_VHDX;
+		rc = probe_vhdx(fd, path, info, err);
 		goto out;
 	}
 	rc = probe_vhd(fd, path, info->file_size, head, info, err);

@@ -1,7 +1,8 @@
 /*
  * disk.h - recognise and make the disk files layerhost attaches: fixed and
  * dynamic VHD (512-byte footer, "conectix" cookie, one's-complement
- * checksum) and VHDX ("vhdxfile" signature).
+ * checksum) and VHDX (its structures checked by vhdx.h, the virtual size
+ * read from its metadata).
  */
 #ifndef LH_DISK_H
 #define LH_DISK_H

@@ -7,11 +7,13 @@
 
 #include "disk.h"
 #include "fixtures.h"
+#include "vhdx.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +154,109 @@ static void test_vhdx(void)
 	CU_ASSERT_EQUAL(lh_disk_probe(path, &info, &err), 0);
 	CU_ASSERT_EQUAL(info.format, LH_DISK_VHDX);
 	CU_ASSERT_EQUAL(info.file_size, file_size(path));
+	CU_ASSERT_EQUAL(info.data_size, 32 * MIB);
+}
+
+static void test_crc32c(void)
+{
+	/* The check value of CRC-32C (Castagnoli). */
+	CU_ASSERT_EQUAL(lh_crc32c("123456789", 9), 0xe3069283u);
+	CU_ASSERT_EQUAL(lh_crc32c("", 0), 0);
+}
+
+#define VHDX_HEADER_1 (64 * 1024)
+#define VHDX_HEADER_2 (128 * 1024)
+#define VHDX_REGIONS_1 (192 * 1024)
+#define VHDX_REGIONS_2 (256 * 1024)
+
+/* Overwrite len bytes of path at off. */
+static void patch(const char *path, off_t off, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, bytes, len, off), (ssize_t)len);
+	close(fd);
+}
+
+/* Set the checksum at off + 4 of the len-byte structure at off right. */
+static void resign(const char *path, off_t off, size_t len)
+{
+	uint8_t *s = malloc(len);
+	int fd = open(path, O_RDWR);
+	uint32_t crc;
+
+	CU_ASSERT_FATAL(s && fd >= 0);
+	CU_ASSERT_EQUAL(pread(fd, s, len, off), (ssize_t)len);
+	memset(s + 4, 0, 4);
+	crc = lh_crc32c(s, len);
+	for (int i = 0; i < 4; i++)
+		s[4 + i] = (uint8_t)(crc >> (8 * i));
+	CU_ASSERT_EQUAL(pwrite(fd, s, len, off), (ssize_t)len);
+	close(fd);
+	free(s);
+}
+
+/* A fresh qemu-img VHDX of 32 MiB at disk/<name>. */
+static const char *vhdx_copy(const char *name)
+{
+	static char path[4096];
+	char relative[256];
+
+	snprintf(relative, sizeof(relative), "disk/%s", name);
+	snprintf(path, sizeof(path), "%s", fixture_path(relative));
+	unlink(path);
+	CU_ASSERT_FATAL(fixture_vhdx(path, 32 * MIB) == 0);
+	return path;
+}
+
+/*
+ * Damage one structure at a time: a broken header or region table is
+ * covered by its twin; both broken, a log left to replay, a metadata
+ * value out of bounds and a file cut short are refused, saying which.
+ */
+static void test_vhdx_damaged(void)
+{
+	static const uint8_t junk[4] = { 0xde, 0xad, 0xbe, 0xef };
+	static const uint8_t log_guid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t sector_4097[4] = { 0x01, 0x10, 0, 0 };
+	struct lh_disk_info info;
+	struct lh_error err = { 0 };
+	const char *path;
+
+	path = vhdx_copy("h1.vhdx");
+	patch(path, VHDX_HEADER_1 + 100, junk, sizeof(junk));
+	CU_ASSERT_EQUAL(lh_disk_probe(path, &info, &err), 0);
+	CU_ASSERT_EQUAL(info.data_size, 32 * MIB);
+	patch(path, VHDX_HEADER_2 + 100, junk, sizeof(junk));
+	expect_refusal(path, -LH_EBADDISK, "neither VHDX header");
+
+	path = vhdx_copy("r1.vhdx");
+	patch(path, VHDX_REGIONS_1 + 100, junk, sizeof(junk));
+	CU_ASSERT_EQUAL(lh_disk_probe(path, &info, &err), 0);
+	patch(path, VHDX_REGIONS_2, "xxxx", 4);
+	expect_refusal(path, -LH_EBADDISK, "neither VHDX region table");
+
+	/* A log GUID in both headers, checksums made right again. */
+	path = vhdx_copy("log.vhdx");
+	patch(path, VHDX_HEADER_1 + 48, log_guid, sizeof(log_guid));
+	patch(path, VHDX_HEADER_2 + 48, log_guid, sizeof(log_guid));
+	resign(path, VHDX_HEADER_1, 4096);
+	resign(path, VHDX_HEADER_2, 4096);
+	expect_refusal(path, -LH_EBADDISK, "log to replay");
+
+	/* qemu-img puts the metadata region at 3 MiB, the logical sector size
+	 * item 64 KiB + 32 bytes into it. */
+	path = vhdx_copy("sector.vhdx");
+	CU_ASSERT_EQUAL(lh_disk_probe(path, &info, &err), 0);
+	patch(path, 3 * MIB + 64 * 1024 + 32, sector_4097, sizeof(sector_4097));
+	expect_refusal(path, -LH_EBADDISK, "logical sector size 4097");
+
+	path = vhdx_copy("short.vhdx");
+	CU_ASSERT_EQUAL(truncate(path, 200 * 1024), 0);
+	expect_refusal(path, -LH_EBADDISK, "past the end of the file");
+	CU_ASSERT_EQUAL(truncate(path, 2 * MIB), 0);
+	expect_refusal(path, -LH_EBADDISK, "past the end of the file");
 }
 
 static void test_missing(void)
@@ -322,6 +427,8 @@ int main(void)
 		{ "fixed VHD: qemu-img agrees on format and size", test_fixed_vhd_qemu_agrees },
 		{ "dynamic VHD", test_dynamic_vhd },
 		{ "VHDX", test_vhdx },
+		{ "CRC-32C", test_crc32c },
+		{ "VHDX damaged", test_vhdx_damaged },
 		{ "missing path", test_missing },
 		{ "directory", test_directory },
 		{ "not a VHD", test_not_a_vhd },

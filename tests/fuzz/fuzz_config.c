@@ -3,18 +3,11 @@
  * file is -LH_ECONFIG (or -ENOMEM) with a message naming the file and a
  * line; an accepted one has every container with layers and a scratch.
  */
+#include "fuzz_check.h"
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-#define FUZZ_CHECK(cond)                                                            \
-	do {                                                                        \
-		if (!(cond)) {                                                      \
-			fprintf(stderr, "fuzz_config: check failed: %s\n", #cond); \
-			abort();                                                    \
-		}                                                                   \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,18 +9,11 @@
  * the encoder writes for the value it returned (the decoder only accepts
  * the one canonical form).
  */
+#include "fuzz_check.h"
 #include "gob.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define FUZZ_CHECK(cond)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "fuzz_gob: check failed: %s\n", #cond);   \
-			abort();                                                  \
-		}                                                                 \
-	} while (0)
 
 static void fuzz_check_error(const struct lh_gob_decoder *dec, size_t before, int rc,
 			     const struct lh_error *err)

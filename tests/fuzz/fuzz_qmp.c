@@ -6,20 +6,13 @@
  * every failure is a negative code with a message naming the peer, or
  * for QEMU's own refusal the command; a success returns the reply.
  */
+#include "fuzz_check.h"
 #include "qmp.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define FUZZ_CHECK(cond)                                                         \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "fuzz_qmp: check failed: %s\n", #cond); \
-			abort();                                                 \
-		}                                                                \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,20 +9,13 @@
  * (the input may list things in another order) that a fresh host decodes
  * and encodes again to the very same bytes.
  */
+#include "fuzz_check.h"
 #include "driver.h"
 #include "pipeline.h"
 #include "state.h"
 
 #include <stdlib.h>
 #include <zlib.h>
-
-#define FUZZ_CHECK(cond)                                                           \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "fuzz_state: check failed: %s\n", #cond); \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,20 +8,13 @@
  * lh_vhd_make_footer writes for the size the input names always parses
  * back to that size.
  */
+#include "fuzz_check.h"
 #include "disk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define FUZZ_CHECK(cond)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "fuzz_vhd_footer: check failed: %s\n", #cond); \
-			abort();                                                  \
-		}                                                                 \
-	} while (0)
 
 static void fuzz_footer(const uint8_t *footer)
 {

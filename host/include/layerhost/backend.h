@@ -150,7 +150,7 @@ enum lh_disk_format {
 	LH_DISK_UNKNOWN = 0,
 	LH_DISK_VHD_FIXED,   /* data followed by a 512-byte footer */
 	LH_DISK_VHD_DYNAMIC, /* footer copy, dynamic header, BAT */
-	LH_DISK_VHDX,        /* "vhdxfile" signature */
+	LH_DISK_VHDX,        /* headers, region tables and metadata checked */
 	LH_DISK_BLOCK_DEVICE,
 };
 
