@@ -1,6 +1,7 @@
 /* driver_journal.c - the journal driver: every request as one JSON line. */
 #include "driver.h"
 
+#include "durable.h"
 #include "log.h"
 
 #include <errno.h>
@@ -95,7 +96,7 @@ static int journal_write(struct journal *j, const char *uvm_id, const cJSON *req
 {
 	cJSON *record = cJSON_CreateObject();
 	char *line = NULL;
-	size_t len, done = 0;
+	size_t len;
 	int rc = 0;
 
 	pthread_mutex_lock(&j->lock);
@@ -109,17 +110,11 @@ static int journal_write(struct journal *j, const char *uvm_id, const cJSON *req
 	}
 	len = strlen(line);
 	line[len++] = '\n'; /* replaces the NUL: write() takes the length */
-	while (done < len) {
-		ssize_t n = write(j->fd, line + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = LH_FAIL(err, -errno, "%s: cannot append request %llu: %s", j->path,
-				     (unsigned long long)(j->seq + 1), strerror(errno));
-			goto out;
-		}
-		done += (size_t)n;
+	rc = lh_write_all(j->fd, line, len);
+	if (rc) {
+		rc = LH_FAIL(err, rc, "%s: cannot append request %llu: %s", j->path,
+			     (unsigned long long)(j->seq + 1), strerror(-rc));
+		goto out;
 	}
 	if (j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0) {
 		rc = LH_FAIL(err, -errno, "%s: fdatasync: %s", j->path, strerror(errno));

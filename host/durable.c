@@ -8,6 +8,23 @@
 #include <string.h>
 #include <unistd.h>
 
+int lh_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int fsync_open(const char *path, int flags)
 {
 	int fd = open(path, flags | O_CLOEXEC), rc = 0;

@@ -66,21 +66,6 @@ out:
 	return rc;
 }
 
-static int state_write_all(int fd, const uint8_t *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* A command killed while saving leaves its temp file behind; the next save
  * (which holds the lock, so no other writer is at work) removes them. */
 static void state_remove_stale_temps(const char *path)
@@ -129,7 +114,7 @@ int lh_state_save(struct lh_host *host, const char *path, struct lh_error *err)
 		goto fail;
 	}
 	step = "write";
-	rc = state_write_all(fd, enc.data, enc.len);
+	rc = lh_write_all(fd, enc.data, enc.len);
 	if (rc == 0 && fchmod(fd, 0600) < 0)
 		rc = -errno;
 	step = "fsync";

@@ -1,6 +1,7 @@
 /* vm.c - see vm.h. */
 #include "vm.h"
 
+#include "durable.h"
 #include "options.h"
 #include "qmp.h"
 
@@ -131,7 +132,6 @@ out:
 int lh_vm_record_save(const char *path, const cJSON *record, struct lh_error *err)
 {
 	char *text = cJSON_PrintUnformatted(record), *tmp = NULL;
-	size_t len, done = 0;
 	int fd = -1, rc = 0;
 
 	if (!text || asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
@@ -144,17 +144,10 @@ int lh_vm_record_save(const char *path, const cJSON *record, struct lh_error *er
 		rc = LH_FAIL(err, -errno, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	len = strlen(text);
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = LH_FAIL(err, -errno, "%s: %s", tmp, strerror(errno));
-			goto out;
-		}
-		done += (size_t)n;
+	rc = lh_write_all(fd, text, strlen(text));
+	if (rc) {
+		rc = LH_FAIL(err, rc, "%s: %s", tmp, strerror(-rc));
+		goto out;
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
 		fd = -1;
