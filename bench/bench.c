@@ -209,7 +209,7 @@ void bench_host_open(struct bench_host *bh, const char *ini)
 	if (lh_config_parse(text, "bench.ini", bench_workdir(), &bh->cfg, &err))
 		bench_die("parsing the benchmark configuration", &err);
 	free(text);
-	if (lh_null_driver_open(&bh->driver, &err))
+	if (lh_null_driver_open(&(struct lh_driver_params){ 0 }, &bh->driver, &err))
 		bench_die("opening the null driver", &err);
 	if (lh_host_open(bh->cfg, bh->driver, NULL, &bh->host, &err))
 		bench_die("opening the host (are the plugins built?)", &err);

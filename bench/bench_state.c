@@ -5,7 +5,7 @@
 #include "bench.h"
 
 #include "gob.h"
-#include "state.h"
+#include "host_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * Needs qemu-system-x86_64; LH_BENCH_ITERATIONS sets the count (200).
  */
 #include "bench.h"
-#include "driver_qemu.h"
+#include "registry.h"
 #include "qmp.h"
 #include "vm.h"
 
@@ -40,7 +40,9 @@ int main(void)
 	struct bench_samples drv_add = { 0 }, drv_del = { 0 }, bare_add = { 0 }, bare_del = { 0 };
 	struct lh_error err = { 0 };
 	struct lh_config *cfg = NULL;
+	struct lh_driver_params params;
 	struct lh_driver *drv = NULL;
+	struct lh_host *host = NULL;
 	struct lh_qmp *bare = NULL;
 	char *ini, *vhd = bench_path("layer.vhd"), *control, add[1024], blk[1024], dev[256];
 	char value[64], ratio[64];
@@ -55,16 +57,19 @@ int main(void)
 		return 0;
 	}
 	bench_make_vhd(vhd, 1 << 20);
-	if (asprintf(&ini, "[host]\ndriver = qemu\nrun_dir = %s/run\njournal = %s/journal\n"
-		     "journal_fsync = never\n[uvm]\nid = bench\nos = linux\nmemory = 128M\n"
-		     "[plugin.vpmem]\nmulti_mapping = false\nmax_devices = 1\n", bench_workdir(),
-		     bench_workdir()) < 0 ||
+	if (asprintf(&ini, "[host]\nplugin_dir = %s\ndriver = qemu\nrun_dir = %s/run\n"
+		     "journal = %s/journal\njournal_fsync = never\n[uvm]\nid = bench\nos = linux\n"
+		     "memory = 128M\n[plugin.vpmem]\nmulti_mapping = false\nmax_devices = 1\n",
+		     LH_BENCH_PLUGIN_DIR, bench_workdir(), bench_workdir()) < 0 ||
 	    lh_config_parse(ini, "bench.ini", bench_workdir(), &cfg, &err))
 		bench_die("config", &err);
-	if (lh_vm_start(cfg, NULL, &err))
-		bench_die("vm start", &err);
-	if (lh_qemu_driver_open(cfg, &drv, &err))
+	/* The driver from the registry, sized by the backends a host loads. */
+	lh_config_driver_params(cfg, &params);
+	if (lh_driver_open("qemu", &params, &drv, &err) ||
+	    lh_host_open(cfg, drv, NULL, &host, &err))
 		bench_die("driver", &err);
+	if (lh_host_vm_start(host, &err))
+		bench_die("vm start", &err);
 	if (asprintf(&control, "%s/bench.control", cfg->run_dir) < 0 ||
 	    lh_qmp_connect(control, LH_QMP_TIMEOUT_MS, &bare, &err))
 		bench_die("bare QMP client", &err);
@@ -120,9 +125,10 @@ int main(void)
 		bench_result("7 qemu driver", "ratio layerhost / bare QMP, detach", ratio, "-", "-");
 	}
 	lh_qmp_close(bare);
-	lh_driver_close(drv);
-	if (lh_vm_stop(cfg, NULL, &err))
+	if (lh_host_vm_stop(host, &err))
 		bench_die("vm stop", &err);
+	lh_host_close(host);
+	lh_driver_close(drv);
 	lh_config_free(cfg);
 	bench_samples_free(&drv_add);
 	bench_samples_free(&drv_del);

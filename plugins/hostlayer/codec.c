@@ -2,8 +2,8 @@
  * codec.c - the state as a sequence of gob singleton values, so a new
  * process can release what an earlier one mounted.
  *
- * Serial version 1:
- *   uint    serial version (1)
+ * Serial version 1 (the host records it beside the blob; state format 1
+ * also began the blob with it):
  *   string  run_created_top   topmost run-root directory this instance made, or ""
  *   uint    next_handle       the last handle given out
  *   uint    n_layers          (at most HOSTLAYER_CODEC_MAX_LAYERS)
@@ -88,7 +88,7 @@ int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *er
 		if (l->encode_refs)
 			l->encode_index = (uint32_t)n_layers++;
 
-	hostlayer_put_uint(&w, HOSTLAYER_SERIAL_VERSION);
+	/* No version of its own: the host records it beside the blob. */
 	pthread_mutex_lock(&p->dir_lock);
 	hostlayer_put_string(&w, p->run_created_top);
 	pthread_mutex_unlock(&p->dir_lock);
@@ -311,11 +311,12 @@ int hostlayer_decode(void *priv, struct lh_gob_decoder *dec, struct lh_error *er
 		rc = LH_FAIL(err, -EBUSY, "hostlayer: decode into an instance already in use");
 		goto out_unlock;
 	}
-	rc = r.gob->get_uint(dec, &version, err);
-	if (rc == 0 && version != HOSTLAYER_SERIAL_VERSION)
+	version = r.gob->version(dec);
+	rc = 0;
+	if (version == 0 || version > HOSTLAYER_SERIAL_VERSION)
 		rc = LH_FAIL(err, -LH_EVERSION,
 			     "hostlayer: state has serial version %" PRIu64
-			     "; this build reads version %d",
+			     "; this build reads versions 1..%d",
 			     version, HOSTLAYER_SERIAL_VERSION);
 	if (rc == 0)
 		rc = hostlayer_get_path(&r, "run root", p->run_created_top,

@@ -564,10 +564,10 @@ static int hostlayer_open(void *priv, const struct lh_host_services *host, struc
 {
 	struct hostlayer_priv *p = priv;
 
-	if (host->abi_version != LH_BACKEND_ABI_VERSION ||
-	    host->struct_size < offsetof(struct lh_host_services, gob) + sizeof(host->gob))
-		return LH_FAIL(err, -LH_EVERSION, "hostlayer: host services ABI %u unsupported",
-			       host->abi_version);
+	/* The blob carries no version of its own: the host must tell it. */
+	if (!lh_services_tell_version(host))
+		return LH_FAIL(err, -LH_EVERSION, "hostlayer: host services ABI %u is older than "
+			       "v2 (no serial version for decode)", host->abi_version);
 	if (p->run_root[0] != '/')
 		return LH_FAIL(err, -LH_ECONFIG, "hostlayer: run_root '%s' is not absolute",
 			       p->run_root);
@@ -618,6 +618,8 @@ static const struct lh_backend hostlayer_backend = {
 	.clone = NULL,                /* v1: host mounts cannot be cloned */
 	.list = hostlayer_list,       /* v1 */
 	.close = hostlayer_close,     /* v1 */
+	.result_size = sizeof(struct lh_attach_result), /* v2 */
+	.option_size = sizeof(struct lh_option),        /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

@@ -73,6 +73,10 @@ static int scsi_open(void *opaque, const struct lh_host_services *host, struct l
 	const struct lh_uvm_info *uvm = host->uvm(host->ctx);
 	int rc = 0;
 
+	/* The blob carries no version of its own: the host must tell it. */
+	if (!lh_services_tell_version(host))
+		return LH_FAIL(err, -LH_EVERSION, "scsi: the host's services are older than "
+			       "ABI v2 (no serial version for decode)");
 	priv->host = host;
 	priv->os = uvm ? uvm->os : LH_OS_NONE;
 	scsi_table_init(&priv->by_handle, false);
@@ -593,6 +597,15 @@ static const struct lh_option scsi_options[] = {
 	{ .name = NULL },
 };
 
+/* The VM holds the controllers and LUNs this backend places disks on. */
+static void scsi_vm_needs(void *opaque, struct lh_vm_needs *needs)
+{
+	const struct scsi_priv *priv = opaque;
+
+	needs->scsi_controllers = (uint32_t)priv->controllers;
+	needs->scsi_luns_per_controller = (uint32_t)priv->luns_per_controller;
+}
+
 static const struct lh_backend scsi_backend = {
 	.abi_version = LH_BACKEND_ABI_VERSION,
 	.struct_size = sizeof(struct lh_backend),
@@ -608,6 +621,9 @@ static const struct lh_backend scsi_backend = {
 	.clone = scsi_clone,     /* v1 */
 	.list = scsi_list,       /* v1 */
 	.close = scsi_close,     /* v1 */
+	.result_size = sizeof(struct lh_attach_result), /* v2 */
+	.option_size = sizeof(struct lh_option),        /* v2 */
+	.vm_needs = scsi_vm_needs,                      /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

@@ -1,9 +1,10 @@
 /*
  * scsi_state.c - the SCSI backend's saved state.
  *
- * The blob is a sequence of gob singletons:
+ * The blob is a sequence of gob singletons, under the backend's serial
+ * version (1 or 2), which the host records beside it (state format 1 also
+ * began the blob with it):
  *
- *   uint  blob version (the backend's serial_version, 1 or 2)
  *   uint  next handle
  *   uint  N live attachments, then N times, in slot order:
  *     SCSIMount record (scsi_codec.c; its own serial version, 1 or 2)
@@ -59,9 +60,9 @@ int scsi_encode(void *opaque, struct lh_gob_encoder *enc, struct lh_error *err)
 	pthread_mutex_lock(&priv->lock);
 	for (int i = 0; i < n; i++)
 		live += priv->slots.occupant[i] && priv->slots.occupant[i]->state == SCSI_LIVE;
-	rc = gob->put_uint(enc, SCSI_SERIAL_VERSION);
-	if (rc == 0)
-		rc = gob->put_uint(enc, priv->next_handle);
+	/* No version of its own: the host records serial_version beside the
+	 * blob and hands it back at decode. */
+	rc = gob->put_uint(enc, priv->next_handle);
 	if (rc == 0)
 		rc = gob->put_uint(enc, live);
 	for (int i = 0; rc == 0 && i < n; i++) {
@@ -185,12 +186,13 @@ int scsi_decode(void *opaque, struct lh_gob_decoder *dec, struct lh_error *err)
 		rc = LH_FAIL(err, -LH_EREFUSED, "scsi: decode into an instance already in use");
 		goto out;
 	}
-	rc = gob->get_uint(dec, &version, err);
-	if (rc == 0 && version > SCSI_SERIAL_VERSION)
+	version = gob->version(dec);
+	rc = 0;
+	if (version > SCSI_SERIAL_VERSION)
 		rc = LH_FAIL(err, -LH_EVERSION,
 			     "scsi: saved state version %llu is newer than this build's %d",
 			     (unsigned long long)version, SCSI_SERIAL_VERSION);
-	else if (rc == 0 && version == 0)
+	else if (version == 0)
 		rc = LH_FAIL(err, -LH_ECORRUPT, "scsi: saved state version 0 is invalid");
 	if (rc == 0)
 		rc = gob->get_uint(dec, &next_handle, err);

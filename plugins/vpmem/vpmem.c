@@ -47,6 +47,10 @@ static int vpmem_open(void *p, const struct lh_host_services *host, struct lh_er
 	struct vpmem_priv *priv = p;
 	int rc = 0;
 
+	/* The blob carries no version of its own: the host must tell it. */
+	if (!lh_services_tell_version(host))
+		return LH_FAIL(err, -LH_EVERSION, "vpmem: the host's services are older than "
+			       "ABI v2 (no serial version for decode)");
 	/* hcsshim refuses a device size that is not whole pages. */
 	if (priv->max_size_bytes % VPMEM_PAGE_SIZE != 0)
 		return LH_FAIL(err, -LH_ECONFIG, "vpmem: max_size_bytes %" PRIu64
@@ -503,6 +507,17 @@ out:
 	return rc;
 }
 
+/* The VM holds the persistent-memory devices this backend plugs layers
+ * into, each able to hold the largest layer it takes. */
+static void vpmem_vm_needs(void *p, struct lh_vm_needs *needs)
+{
+	const struct vpmem_priv *priv = p;
+
+	needs->pmem_devices = (uint32_t)priv->max_devices;
+	needs->pmem_max_bytes = priv->max_size_bytes;
+	needs->pmem_multi_mapping = priv->multi_mapping;
+}
+
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void);
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)
@@ -522,6 +537,9 @@ LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)
 		.clone = vpmem_clone,     /* v1 */
 		.list = vpmem_list,       /* v1 */
 		.close = vpmem_close,     /* v1 */
+		.result_size = sizeof(struct lh_attach_result), /* v2 */
+		.option_size = sizeof(struct lh_option),        /* v2 */
+		.vm_needs = vpmem_vm_needs,                     /* v2 */
 	};
 
 	return &vpmem_backend;

@@ -1,9 +1,9 @@
 /*
  * vpmem_codec.c - saved state (encode / decode) and clone.
  *
- * The blob is a sequence of gob singleton values, serial version 1:
+ * The blob is a sequence of gob singleton values, serial version 1, which
+ * the host records beside it (state format 1 also began the blob with it):
  *
- *   uint    serial version (1)
  *   bool    multi_mapping the state was written with
  *   uint    next handle id
  *   uint    number of devices D, then D times:
@@ -190,7 +190,7 @@ int vpmem_encode(void *p, struct lh_gob_encoder *enc, struct lh_error *err)
 	}
 	for (uint32_t d = 0; d < VPMEM_MAX_DEVICES; d++)
 		n_devices += priv->devices[d].state == VPMEM_DEVICE_PRESENT;
-	rc |= gob->put_uint(enc, VPMEM_SERIAL_VERSION);
+	/* No version of its own: the host records it beside the blob. */
 	rc |= gob->put_bool(enc, priv->multi_mapping);
 	rc |= gob->put_uint(enc, priv->next_handle);
 	rc |= gob->put_uint(enc, n_devices);
@@ -272,8 +272,9 @@ int vpmem_decode(void *p, struct lh_gob_decoder *dec, struct lh_error *err)
 	if (!path)
 		return LH_FAIL(err, -ENOMEM, "vpmem: decode: out of memory");
 	pthread_mutex_lock(&priv->lock);
-	rc = gob->get_uint(dec, &version, err);
-	if (rc == 0 && version > VPMEM_SERIAL_VERSION)
+	version = gob->version(dec);
+	rc = 0;
+	if (version > VPMEM_SERIAL_VERSION)
 		rc = LH_FAIL(err, -LH_EVERSION, "vpmem: state has serial version %" PRIu64
 			     ", this build reads versions up to %d", version, VPMEM_SERIAL_VERSION);
 	if (rc == 0 && version == 0)

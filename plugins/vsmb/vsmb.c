@@ -154,8 +154,10 @@ static int vsmb_open(void *priv_, const struct lh_host_services *host, struct lh
 	struct vsmb_priv *priv = priv_;
 	int rc = 0;
 
-	if (!host || host->struct_size < offsetof(struct lh_host_services, gob) + sizeof(host->gob))
-		return LH_FAIL(err, -LH_EUNSUPPORTED, "vsmb: host services table too small");
+	/* The blob carries no version of its own: the host must tell it. */
+	if (!host || !lh_services_tell_version(host))
+		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's services are older than "
+			       "ABI v2 (no serial version for decode)");
 	priv->host = host;
 	priv->next_handle = 1;
 	rc = -pthread_mutex_init(&priv->lock, NULL);
@@ -522,7 +524,7 @@ static const struct lh_backend vsmb_backend = {
 	.name = "vsmb",
 	.priv_size = sizeof(struct vsmb_priv),
 	.options = vsmb_options,
-	.serial_version = 1,
+	.serial_version = VSMB_SERIAL_VERSION,
 	.open = vsmb_open,         /* v1 */
 	.attach = vsmb_attach,     /* v1 */
 	.release = vsmb_release,   /* v1 */
@@ -531,6 +533,8 @@ static const struct lh_backend vsmb_backend = {
 	.clone = vsmb_clone,       /* v1 */
 	.list = vsmb_list,         /* v1 */
 	.close = vsmb_close,       /* v1 */
+	.result_size = sizeof(struct lh_attach_result), /* v2 */
+	.option_size = sizeof(struct lh_option),        /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

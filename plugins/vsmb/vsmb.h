@@ -19,6 +19,8 @@
 #define VSMB_RESOURCE_PATH "VirtualMachine/Devices/VirtualSmb/Shares"
 #define VSMB_DOCUMENT_PATH "VirtualMachine/Devices/VirtualSmb/Shares/-"
 #define VSMB_GUEST_PREFIX "\\\\?\\VMSMB\\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}\\"
+/* The blob format encode writes (vsmb_codec.c). */
+#define VSMB_SERIAL_VERSION 1
 #define VSMB_NAME_CAP 24
 #define VSMB_KEPT_NOTE "kept: direct-mapped share"
 

@@ -2,9 +2,10 @@
  * vsmb_codec.c - encode / decode the backend's state, and clone it into a
  * clone UVM's instance.
  *
- * The blob: a sequence of gob singleton values.
+ * The blob: a sequence of gob singleton values, under VSMB_SERIAL_VERSION,
+ * which the host records beside it (state format 1 also began the blob
+ * with it).
  *
- *   uint    blob version (VSMB_SERIAL_VERSION)
  *   uint    share counter (the last share number handed out)
  *   uint    next handle
  *   uint    number of shares, then per share, in creation order:
@@ -26,7 +27,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define VSMB_SERIAL_VERSION 1
 #define VSMB_SHARE_SERIAL_VERSION 1
 /* Far above real use; keeps garbage counts from looping for long. */
 #define VSMB_MAX_COUNT (1u << 24)
@@ -95,8 +95,8 @@ int vsmb_encode(void *priv_, struct lh_gob_encoder *enc, struct lh_error *err)
 			sorted[n++] = vsmb_map_at(&priv->handles, i);
 	qsort(sorted, n, sizeof(*sorted), vsmb_handle_order);
 	next = sorted;
-	rc = gob->put_uint(enc, VSMB_SERIAL_VERSION);
-	rc = rc ? rc : gob->put_uint(enc, priv->share_counter);
+	/* No version of its own: the host records it beside the blob. */
+	rc = gob->put_uint(enc, priv->share_counter);
 	rc = rc ? rc : gob->put_uint(enc, priv->next_handle);
 	rc = rc ? rc : gob->put_uint(enc, n_shares);
 	for (const struct vsmb_share *s = priv->first; rc == 0 && s; s = s->next)
@@ -273,8 +273,9 @@ int vsmb_decode(void *priv_, struct lh_gob_decoder *dec, struct lh_error *err)
 		rc = LH_FAIL(err, -LH_EREFUSED, "vsmb: decode into an instance that has shares");
 		goto unlock;
 	}
-	rc = gob->get_uint(dec, &version, err);
-	if (rc == 0 && version != VSMB_SERIAL_VERSION)
+	version = gob->version(dec);
+	rc = 0;
+	if (version == 0 || version > VSMB_SERIAL_VERSION)
 		rc = LH_FAIL(err, -LH_EVERSION,
 			     "vsmb: state of serial version %llu, this build knows %d",
 			     (unsigned long long)version, VSMB_SERIAL_VERSION);

@@ -14,7 +14,7 @@
 #include "fixtures.h"
 #include "fakehost.h"
 #include "pipeline.h"
-#include "state.h"
+#include "host_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -147,7 +147,7 @@ static void test_plugin_keys_checked_at_load(void)
 			abort();
 		/* Two lines of [host] come first: the case's lines are 2 further. */
 		CU_ASSERT_EQUAL_FATAL(lh_config_parse(text, "t.ini", "/", &cfg, &err), 0);
-		CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&driver, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&(struct lh_driver_params){ 0 }, &driver, &err), 0);
 		CU_ASSERT_NOT_EQUAL(lh_host_open(cfg, driver, NULL, &host, &err), 0);
 		CU_ASSERT_PTR_NULL(host);
 		{

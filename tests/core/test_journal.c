@@ -11,10 +11,11 @@
 
 static struct lh_driver *journal_open(const char *path)
 {
+	struct lh_driver_params params = { .journal_path = path, .journal_fsync = LH_FSYNC_ALWAYS };
 	struct lh_driver *drv = NULL;
 	struct lh_error err = { 0 };
 
-	if (lh_journal_open(path, LH_FSYNC_ALWAYS, &drv, &err))
+	if (lh_journal_driver_open(&params, &drv, &err))
 		fprintf(stderr, "\n  %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(drv);
 	return drv;
@@ -34,6 +35,7 @@ static void test_exact_lines_and_sequence(void)
 {
 	const char *path = fixture_path("j1/layerhost.journal");
 	struct lh_driver *drv = journal_open(path);
+	struct lh_journal *journal = NULL;
 	struct lh_error err = { 0 };
 	cJSON *guest;
 	char *text;
@@ -44,11 +46,11 @@ static void test_exact_lines_and_sequence(void)
 		   "\"RequestType\":\"Remove\"}");
 	lh_driver_close(drv);
 	/* A reopened journal continues the sequence. */
-	drv = journal_open(path);
+	CU_ASSERT_EQUAL_FATAL(lh_journal_open(path, LH_FSYNC_ALWAYS, &journal, &err), 0);
 	guest = cJSON_Parse("{\"GuestRequest\":{\"RequestType\":\"Add\"}}");
-	CU_ASSERT_EQUAL(lh_journal_append(drv, "uvm-1", guest, "undelivered", &err), 0);
+	CU_ASSERT_EQUAL(lh_journal_append(journal, "uvm-1", guest, "undelivered", &err), 0);
 	cJSON_Delete(guest);
-	lh_driver_close(drv);
+	lh_journal_close(journal);
 	text = fixture_read(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_STRING_EQUAL(text,
@@ -93,14 +95,14 @@ static void test_torn_last_record_cut_off(void)
 static void test_foreign_last_line_refused(void)
 {
 	const char *path = fixture_path("j4/layerhost.journal");
-	struct lh_driver *drv = NULL;
+	struct lh_journal *journal = NULL;
 	struct lh_error err = { 0 };
 	size_t len = 0;
 	char *text;
 
 	CU_ASSERT_EQUAL_FATAL(fixture_write(path, "hello\n", 6), 0);
-	CU_ASSERT_EQUAL(lh_journal_open(path, LH_FSYNC_NEVER, &drv, &err), -LH_ECORRUPT);
-	CU_ASSERT_PTR_NULL(drv);
+	CU_ASSERT_EQUAL(lh_journal_open(path, LH_FSYNC_NEVER, &journal, &err), -LH_ECORRUPT);
+	CU_ASSERT_PTR_NULL(journal);
 	ASSERT_MSG_HAS(err, path);
 	ASSERT_MSG_HAS(err, "not a journal record");
 	text = fixture_read(path, &len);
@@ -110,10 +112,11 @@ static void test_foreign_last_line_refused(void)
 
 static void test_unwritable_journal(void)
 {
-	struct lh_driver *drv = NULL;
+	struct lh_journal *journal = NULL;
 	struct lh_error err = { 0 };
 
-	CU_ASSERT_EQUAL(lh_journal_open("/nonexistent/dir/j", LH_FSYNC_NEVER, &drv, &err), -ENOENT);
+	CU_ASSERT_EQUAL(lh_journal_open("/nonexistent/dir/j", LH_FSYNC_NEVER, &journal, &err),
+			-ENOENT);
 	ASSERT_MSG_HAS(err, "/nonexistent/dir/j");
 }
 

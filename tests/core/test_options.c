@@ -141,10 +141,46 @@ static void test_parse_size(void)
 
 static void test_find(void)
 {
-	CU_ASSERT_PTR_EQUAL(lh_option_find(opt_table, "size"), &opt_table[2]);
-	CU_ASSERT_PTR_NULL(lh_option_find(opt_table, "Size"));
-	CU_ASSERT_PTR_NULL(lh_option_find(opt_table, "nope"));
-	CU_ASSERT_PTR_NULL(lh_option_find(NULL, "size"));
+	struct lh_option_list list = LH_OPTION_LIST("test", opt_table);
+	struct lh_option_list none = LH_OPTION_LIST("test", NULL);
+
+	CU_ASSERT_PTR_EQUAL(lh_option_find(&list, "size"), &opt_table[2]);
+	CU_ASSERT_PTR_NULL(lh_option_find(&list, "Size"));
+	CU_ASSERT_PTR_NULL(lh_option_find(&list, "nope"));
+	CU_ASSERT_PTR_NULL(lh_option_find(&none, "size"));
+}
+
+/* A plugin built against a grown header has bigger option entries: the
+ * host steps by the plugin's size and reads the fields it knows. */
+static void test_find_with_a_larger_stride(void)
+{
+	struct grown {
+		struct lh_option opt;
+		char later_fields[40];
+	} grown[] = {
+		{ .opt = opt_table[0] },
+		{ .opt = opt_table[2] },
+		{ .opt = { .name = NULL } },
+	};
+	struct lh_option_list list = { "test", &grown[0].opt, sizeof(grown[0]) };
+
+	memset(grown[0].later_fields, 0xff, sizeof(grown[0].later_fields));
+	CU_ASSERT_PTR_EQUAL(lh_option_find(&list, "size"), &grown[1].opt);
+	CU_ASSERT_PTR_NULL(lh_option_find(&list, "count"));
+}
+
+/* A field outside the plugin's priv is refused at load, naming it. */
+static void test_layout_checked_against_priv(void)
+{
+	struct lh_option_list list = LH_OPTION_LIST("test", opt_table);
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL(lh_options_check_layout(&list, sizeof(struct opt_priv), "t.so", &err), 0);
+	CU_ASSERT_EQUAL(lh_options_check_layout(&list, offsetof(struct opt_priv, label) + 4,
+						"t.so", &err), -LH_EUNSUPPORTED);
+	ASSERT_MSG_HAS(err, "t.so");
+	ASSERT_MSG_HAS(err, "option 'label'");
+	ASSERT_MSG_HAS(err, "outside");
 }
 
 static void test_defaults(void)
@@ -154,13 +190,13 @@ static void test_defaults(void)
 
 	memset(&p, 0, sizeof(p));
 	p.untouched = 3;
-	CU_ASSERT_EQUAL(lh_options_set_defaults(opt_table, &p, "test", &err), 0);
+	CU_ASSERT_EQUAL(lh_options_set_defaults(&LH_OPTION_LIST("test", opt_table), &p, &err), 0);
 	CU_ASSERT_TRUE(p.flag);
 	CU_ASSERT_EQUAL(p.count, 4);
 	CU_ASSERT_EQUAL(p.size, 1u << 20);
 	CU_ASSERT_STRING_EQUAL(p.label, "scsi");
 	CU_ASSERT_EQUAL(p.untouched, 3); /* no default: left as it was */
-	CU_ASSERT_EQUAL(lh_options_set_defaults(NULL, &p, "test", &err), 0);
+	CU_ASSERT_EQUAL(lh_options_set_defaults(&LH_OPTION_LIST("test", NULL), &p, &err), 0);
 }
 
 static void test_bad_default(void)
@@ -174,7 +210,7 @@ static void test_bad_default(void)
 	struct lh_error err = { 0 };
 
 	memset(&p, 0, sizeof(p));
-	CU_ASSERT_EQUAL(lh_options_set_defaults(broken, &p, "vpmem", &err), -LH_ECONFIG);
+	CU_ASSERT_EQUAL(lh_options_set_defaults(&LH_OPTION_LIST("vpmem", broken), &p, &err), -LH_ECONFIG);
 	ASSERT_MSG_HAS(err, "plugin vpmem: default of count");
 	ASSERT_MSG_HAS(err, "11 is out of range 0..10");
 	CU_ASSERT_EQUAL(p.count, 0);
@@ -184,14 +220,14 @@ static void test_bad_default(void)
  * `what`, and priv does not change at all. */
 static void expect_refused(const char *name, const char *value, const char *what)
 {
-	const struct lh_option *opt = lh_option_find(opt_table, name);
+	const struct lh_option *opt = lh_option_find(&LH_OPTION_LIST("test", opt_table), name);
 	struct opt_priv p, before;
 	struct lh_error err = { 0 };
 	char where[128];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(opt);
 	memset(&p, 0, sizeof(p));
-	CU_ASSERT_EQUAL(lh_options_set_defaults(opt_table, &p, "test", &err), 0);
+	CU_ASSERT_EQUAL(lh_options_set_defaults(&LH_OPTION_LIST("test", opt_table), &p, &err), 0);
 	before = p;
 	snprintf(where, sizeof(where), WHERE " %s", name);
 	CU_ASSERT_EQUAL(lh_option_set(opt, &p, value, where, &err), -LH_ECONFIG);
@@ -248,6 +284,8 @@ int main(void)
 		{ "parse int64", test_parse_int },
 		{ "parse size and suffixes", test_parse_size },
 		{ "find", test_find },
+		{ "find steps by the plugin's entry size", test_find_with_a_larger_stride },
+		{ "option fields must lie inside priv", test_layout_checked_against_priv },
 		{ "defaults", test_defaults },
 		{ "a bad default names the plugin", test_bad_default },
 		{ "set every type", test_set_values },

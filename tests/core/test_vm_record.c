@@ -8,6 +8,7 @@
  */
 #include "cutest.h"
 #include "fixtures.h"
+#include "config.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -31,6 +32,15 @@ static struct lh_config *record_config(void)
 	return cfg;
 }
 
+/* The qemu driver's view of cfg: what the launcher's functions take. */
+static const struct lh_driver_params *record_params(const struct lh_config *cfg)
+{
+	static struct lh_driver_params params;
+
+	lh_config_driver_params(cfg, &params);
+	return &params;
+}
+
 /* A child that sleeps until killed: a process that is not ours to end. */
 static pid_t bystander(void)
 {
@@ -48,7 +58,7 @@ static pid_t bystander(void)
 static void write_record(const struct lh_config *cfg, pid_t qemu, uint64_t qemu_start,
 			 pid_t daemon, uint64_t daemon_start)
 {
-	char *path = lh_vm_record_path(cfg, NULL), *text;
+	char *path = lh_vm_record_path(record_params(cfg), cfg->uvm_id), *text;
 	struct lh_error err = { 0 };
 	cJSON *rec;
 
@@ -76,7 +86,7 @@ static bool status_running(const struct lh_config *cfg)
 	cJSON *status = NULL;
 	bool running;
 
-	CU_ASSERT_EQUAL_FATAL(lh_vm_status(cfg, NULL, &status, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_vm_status(record_params(cfg), cfg->uvm_id, &status, &err), 0);
 	running = cJSON_IsTrue(cJSON_GetObjectItem(status, "running"));
 	cJSON_Delete(status);
 	return running;
@@ -141,7 +151,7 @@ static void test_reused_pids_are_not_signalled(void)
 	int status;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	path = lh_vm_record_path(cfg, NULL);
+	path = lh_vm_record_path(record_params(cfg), cfg->uvm_id);
 	while (lh_proc_start(qemu) == 0 || lh_proc_start(daemon) == 0)
 		usleep(1000);
 	write_record(cfg, qemu, lh_proc_start(qemu), daemon, lh_proc_start(daemon));
@@ -149,7 +159,7 @@ static void test_reused_pids_are_not_signalled(void)
 
 	write_record(cfg, qemu, lh_proc_start(qemu) + 1, daemon, lh_proc_start(daemon) + 1);
 	CU_ASSERT_FALSE(status_running(cfg));
-	CU_ASSERT_EQUAL(lh_vm_stop(cfg, NULL, &err), 0);
+	CU_ASSERT_EQUAL(lh_vm_stop(record_params(cfg), cfg->uvm_id, &err), 0);
 	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
 	CU_ASSERT(lh_proc_alive(qemu, 0));
 	CU_ASSERT(lh_proc_alive(daemon, 0));
@@ -160,7 +170,7 @@ static void test_reused_pids_are_not_signalled(void)
 	lh_error_clear(&err);
 	write_record(cfg, qemu, 0, daemon, 0);
 	CU_ASSERT_TRUE(status_running(cfg));
-	CU_ASSERT_EQUAL(lh_vm_start(cfg, NULL, &err), -EEXIST);
+	CU_ASSERT_EQUAL(lh_vm_start(record_params(cfg), &(struct lh_vm_layout){ 0 }, cfg->uvm_id, &err), -EEXIST);
 	ASSERT_MSG_HAS(err, "already running");
 
 	unlink(path);

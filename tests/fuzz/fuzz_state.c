@@ -12,7 +12,7 @@
 #include "fuzz_check.h"
 #include "driver.h"
 #include "pipeline.h"
-#include "state.h"
+#include "host_state.h"
 
 #include <stdlib.h>
 #include <zlib.h>
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uLong crc;
 
 	if (!fuzz_cfg && (lh_config_parse(ini, "fuzz.ini", "/", &fuzz_cfg, &err) ||
-			  lh_null_driver_open(&fuzz_driver, &err) ||
+			  lh_null_driver_open(&(struct lh_driver_params){ 0 }, &fuzz_driver, &err) ||
 			  lh_plugin_load(LH_FUZZ_PLUGIN_DIR, "scsi", &fuzz_pinned[0], &err) ||
 			  lh_plugin_load(LH_FUZZ_PLUGIN_DIR, "vpmem", &fuzz_pinned[1], &err))) {
 		fprintf(stderr, "fuzz_state: %s\n", err.message);

@@ -8,6 +8,7 @@
 #include "fakehost.h"
 #include "fixtures.h"
 #include "host.h"
+#include "backend_calls.h"
 #include "loader.h"
 
 #include <errno.h>
@@ -171,7 +172,7 @@ static void test_duplicate_name_refused_by_host(void)
 	struct lh_error err = { 0 };
 
 	CU_ASSERT_EQUAL_FATAL(lh_config_parse(ini, "dup.ini", "/", &cfg, &err), 0);
-	CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&driver, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&(struct lh_driver_params){ 0 }, &driver, &err), 0);
 	CU_ASSERT_EQUAL(lh_host_open(cfg, driver, NULL, &host, &err), -EEXIST);
 	CU_ASSERT_PTR_NULL(host);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "dup_b.so: refusing plugin"));
@@ -179,6 +180,88 @@ static void test_duplicate_name_refused_by_host(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'dup'"));
 	lh_driver_close(driver);
 	lh_config_free(cfg);
+}
+
+/* A host on the null driver whose `host` role is the broken folder's
+ * plugin `name`. */
+static struct lh_host *broken_host(const char *name, struct lh_config **cfg,
+				   struct lh_driver **driver, struct lh_error *err)
+{
+	char ini[512];
+	struct lh_host *host = NULL;
+
+	snprintf(ini, sizeof(ini), "[host]\nplugin_dir = %s\n[pipeline]\nhost = %s\n",
+		 LH_BROKEN_PLUGIN_DIR, name);
+	CU_ASSERT_EQUAL_FATAL(lh_config_parse(ini, "abi.ini", "/", cfg, err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_null_driver_open(&(struct lh_driver_params){ 0 }, driver, err), 0);
+	if (lh_host_open(*cfg, *driver, NULL, &host, err))
+		fprintf(stderr, "\n  host: %s\n", err->message);
+	return host;
+}
+
+static void broken_host_close(struct lh_host *host, struct lh_config *cfg,
+			      struct lh_driver *driver)
+{
+	lh_host_close(host);
+	lh_driver_close(driver);
+	lh_config_free(cfg);
+}
+
+/* Attach and release through the host's calls into the plugin. */
+static void attach_release(struct lh_host *host, const char *name)
+{
+	struct lh_instance *inst = lh_host_instance(host, name);
+	struct lh_attach_request req = fakehost_request_init("/x.vhd", LH_ATTACH_READ_ONLY);
+	struct lh_attach_result res;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(inst);
+	CU_ASSERT_EQUAL(lh_backend_attach(inst, &req, &res, &err), 0);
+	CU_ASSERT_EQUAL(res.handle, 1);
+	CU_ASSERT_EQUAL(res.controller, -1);
+	CU_ASSERT_EQUAL(lh_backend_release(inst, res.handle, &err), 0);
+}
+
+/* A plugin built against the ABI v1 header (version 1, the v1 table size)
+ * loads and works. */
+static void test_v1_plugin_works(void)
+{
+	struct lh_config *cfg = NULL;
+	struct lh_driver *driver = NULL;
+	struct lh_error err = { 0 };
+	struct lh_host *host = broken_host("oldabi", &cfg, &driver, &err);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_EQUAL(lh_host_instance(host, "oldabi")->ops->abi_version, 1);
+	attach_release(host, "oldabi");
+	broken_host_close(host, cfg, driver);
+}
+
+/* A plugin whose result struct is 4 KiB larger than the host's writes all
+ * of it: the host hands it a buffer of the size it declared (under ASan an
+ * overflow of the host's own struct would abort the test). */
+static void test_bigger_result_struct(void)
+{
+	struct lh_config *cfg = NULL;
+	struct lh_driver *driver = NULL;
+	struct lh_error err = { 0 };
+	struct lh_host *host = broken_host("bigresult", &cfg, &driver, &err);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT(lh_host_instance(host, "bigresult")->ops->result_size >
+		  sizeof(struct lh_attach_result) + 4000);
+	attach_release(host, "bigresult");
+	broken_host_close(host, cfg, driver);
+}
+
+static void test_option_outside_priv(void)
+{
+	expect_refused("badoption", -LH_EUNSUPPORTED, "lies outside its");
+}
+
+static void test_misaligned_table(void)
+{
+	expect_refused("misaligned", -LH_EUNSUPPORTED, "misaligned table pointer");
 }
 
 static void test_check_table_directly(void)
@@ -314,6 +397,10 @@ int main(void)
 		{ "two plugins with one name both load", test_duplicate_names_load },
 		{ "the host refuses a second plugin of one name", test_duplicate_name_refused_by_host },
 		{ "lh_backend_check on a NULL table", test_check_table_directly },
+		{ "an ABI v1 plugin loads and works", test_v1_plugin_works },
+		{ "a result struct larger than the host's", test_bigger_result_struct },
+		{ "an option field outside priv is refused", test_option_outside_priv },
+		{ "a misaligned table pointer is refused", test_misaligned_table },
 		{ "group- and world-writable files", test_writable_files },
 		{ "symlinks out of and within the folder", test_symlinks },
 		{ "not a shared object: lt_dlerror and ldd", test_not_a_shared_object },

@@ -7,6 +7,11 @@
  *   TP_ABI=n           abi_version n
  *   TP_SMALL           struct_size that stops before close
  *   TP_MISSING_<SLOT>  leave that mandatory slot NULL
+ *   TP_V1              an ABI v1 table (version 1, the v1 size, no v2 members)
+ *   TP_BIG_RESULT      a result struct 4 KiB larger than the host's, written
+ *                      whole by attach (a plugin built against a grown header)
+ *   TP_BAD_OPTION      an option whose field lies outside priv
+ *   TP_MISALIGNED      the entry returns a pointer no table can have
  */
 #include <layerhost/backend.h>
 
@@ -15,9 +20,18 @@
 #ifndef TP_NAME
 #define TP_NAME "good"
 #endif
+#ifdef TP_V1
+#define TP_ABI 1
+#endif
 #ifndef TP_ABI
 #define TP_ABI LH_BACKEND_ABI_VERSION
 #endif
+
+/* What a header of a later ABI might make of the result. */
+struct tp_big_result {
+	struct lh_attach_result v2;
+	char later_fields[4096];
+};
 
 /* Each variant leaves some slot functions unreferenced. */
 #define TP_FN static __attribute__((unused))
@@ -45,6 +59,9 @@ TP_FN int tp_attach(void *priv, const struct lh_attach_request *req,
 
 	if (p->next_handle > 64)
 		return LH_FAIL(err, -LH_ENOLOCATION, "%s: no handles left", req->host_path);
+#ifdef TP_BIG_RESULT
+	memset(out, 0x5a, sizeof(struct tp_big_result));
+#endif
 	memset(out, 0, sizeof(*out));
 	out->handle = p->next_handle++;
 	out->controller = out->lun = out->device = -1;
@@ -85,6 +102,8 @@ TP_FN void tp_close(void *priv)
 
 #ifdef TP_SMALL
 #define TP_SIZE offsetof(struct lh_backend, close)
+#elif defined(TP_V1)
+#define TP_SIZE LH_BACKEND_V1_SIZE
 #else
 #define TP_SIZE sizeof(struct lh_backend)
 #endif
@@ -120,6 +139,17 @@ TP_FN void tp_close(void *priv)
 #define TP_CLOSE tp_close
 #endif
 
+#ifdef TP_BAD_OPTION
+static const struct lh_option tp_options[] = {
+	{ .name = "beyond", .type = LH_OPT_INT, .offset = sizeof(struct tp_priv) - 4,
+	  .min = 0, .max = 9, .default_value = "1", .help = "a field past priv's end" },
+	{ .name = NULL },
+};
+#define TP_OPTIONS tp_options
+#else
+#define TP_OPTIONS NULL
+#endif
+
 static const struct lh_backend tp_backend = {
 	.abi_version = TP_ABI,
 	.struct_size = TP_SIZE,
@@ -129,7 +159,7 @@ static const struct lh_backend tp_backend = {
 	.name = TP_NAME,
 #endif
 	.priv_size = sizeof(struct tp_priv),
-	.options = NULL,
+	.options = TP_OPTIONS,
 	.serial_version = 1,
 	.open = TP_OPEN,       /* v1 */
 	.attach = TP_ATTACH,   /* v1 */
@@ -139,6 +169,14 @@ static const struct lh_backend tp_backend = {
 	.clone = NULL,         /* v1 */
 	.list = NULL,          /* v1 */
 	.close = TP_CLOSE,     /* v1 */
+#ifndef TP_V1
+#ifdef TP_BIG_RESULT
+	.result_size = sizeof(struct tp_big_result), /* v2 */
+#else
+	.result_size = sizeof(struct lh_attach_result), /* v2 */
+#endif
+	.option_size = sizeof(struct lh_option), /* v2 */
+#endif
 };
 
 #ifdef TP_NO_ENTRY
@@ -150,6 +188,10 @@ LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry_v0(void)
 #else
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)
 {
+#ifdef TP_MISALIGNED
+	return (const struct lh_backend *)((const char *)&tp_backend + 1);
+#else
 	return &tp_backend;
+#endif
 }
 #endif

@@ -4,7 +4,8 @@
  * second QMP connection.
  */
 #include "cutest.h"
-#include "driver_qemu.h"
+#include "backend_calls.h"
+#include "registry.h"
 #include "fixtures.h"
 #include "pipeline.h"
 #include "qmp.h"
@@ -23,7 +24,8 @@
 struct vmt {
 	struct lh_config *cfg;
 	struct lh_driver *driver;
-	struct lh_qmp *probe; /* the test's own look at QEMU */
+	struct lh_host *host;  /* the backends, which size the VM; on `driver` */
+	struct lh_qmp *probe;  /* the test's own look at QEMU */
 };
 
 static char *vmt_ini(const char *uvm, const char *extra)
@@ -60,6 +62,36 @@ static const char *vmt_qmp_path(const struct lh_config *cfg)
 	return path;
 }
 
+/* The qemu driver for cfg, from the registry, and a host of cfg's
+ * backends on it (which tells the driver what they need of the VM). */
+static int vmt_open(struct vmt *t, struct lh_error *err)
+{
+	struct lh_driver_params params;
+	int rc;
+
+	lh_config_driver_params(t->cfg, &params);
+	rc = lh_driver_open("qemu", &params, &t->driver, err);
+	if (rc == 0)
+		rc = lh_host_open(t->cfg, t->driver, NULL, &t->host, err);
+	return rc;
+}
+
+static void vmt_close(struct vmt *t)
+{
+	lh_host_close(t->host);
+	lh_driver_close(t->driver);
+	t->host = NULL;
+	t->driver = NULL;
+}
+
+static char *vmt_record_path(const struct lh_config *cfg)
+{
+	struct lh_driver_params params;
+
+	lh_config_driver_params(cfg, &params);
+	return lh_vm_record_path(&params, cfg->uvm_id);
+}
+
 /* Start a VM for `uvm` and open the driver and a probe connection. */
 static void vmt_start(struct vmt *t, const char *uvm, const char *extra)
 {
@@ -68,25 +100,26 @@ static void vmt_start(struct vmt *t, const char *uvm, const char *extra)
 	memset(t, 0, sizeof(*t));
 	t->cfg = vmt_config(uvm, extra);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t->cfg);
-	if (lh_vm_start(t->cfg, NULL, &err))
+	if (vmt_open(t, &err) || lh_host_vm_start(t->host, &err))
 		fprintf(stderr, "\n  vm start: %s\n", err.message);
 	CU_ASSERT_EQUAL_FATAL(err.code, 0);
-	CU_ASSERT_EQUAL_FATAL(lh_qemu_driver_open(t->cfg, &t->driver, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(lh_qmp_connect(vmt_qmp_path(t->cfg), 5000, &t->probe, &err), 0);
 }
 
 static void vmt_stop(struct vmt *t)
 {
 	struct lh_error err = { 0 };
-	char *record = lh_vm_record_path(t->cfg, NULL);
+	char *record = vmt_record_path(t->cfg);
 	struct stat st;
 
 	lh_qmp_close(t->probe);
-	lh_driver_close(t->driver);
-	if (lh_vm_stop(t->cfg, NULL, &err))
+	if (!t->host)
+		CU_ASSERT_EQUAL(vmt_open(t, &err), 0);
+	if (lh_host_vm_stop(t->host, &err))
 		fprintf(stderr, "\n  vm stop: %s\n", err.message);
 	CU_ASSERT_EQUAL(err.code, 0);
 	CU_ASSERT_NOT_EQUAL(stat(record, &st), 0);
+	vmt_close(t);
 	free(record);
 	lh_config_free(t->cfg);
 }
@@ -204,15 +237,17 @@ static void test_multi_mapping_refused(void)
 {
 	struct lh_error err = { 0 };
 	struct lh_config *cfg = NULL;
-	struct lh_driver *drv = NULL;
+	struct lh_host *host = NULL;
 	char *text;
 
-	if (asprintf(&text, "[host]\ndriver = qemu\nrun_dir = %s\n[uvm]\nos = linux\n"
-		     "[pipeline]\nlcow.layers = vpmem, scsi\n", fixture_path("run")) < 0)
+	if (asprintf(&text, "[host]\nplugin_dir = %s\ndriver = qemu\nrun_dir = %s\n[uvm]\n"
+		     "os = linux\n[pipeline]\nlcow.layers = vpmem, scsi\n", LH_TEST_PLUGIN_DIR,
+		     fixture_path("run")) < 0)
 		abort();
 	CU_ASSERT_EQUAL_FATAL(lh_config_parse(text, "mm.ini", fixture_dir(), &cfg, &err), 0);
-	CU_ASSERT_EQUAL(lh_qemu_driver_open(cfg, &drv, &err), -LH_ECONFIG);
-	CU_ASSERT_PTR_NULL(drv);
+	CU_ASSERT_EQUAL(lh_host_open(cfg, NULL, NULL, &host, &err), -LH_ECONFIG);
+	CU_ASSERT_PTR_NULL(host);
+	ASSERT_MSG_HAS(err, "mm.ini");
 	ASSERT_MSG_HAS(err, "multi_mapping");
 	ASSERT_MSG_HAS(err, "one whole file");
 	lh_config_free(cfg);
@@ -226,12 +261,12 @@ static void test_not_started(void)
 	char req[512];
 
 	t.cfg = vmt_config("nostart", "");
-	CU_ASSERT_EQUAL_FATAL(lh_qemu_driver_open(t.cfg, &t.driver, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(vmt_open(&t, &err), 0);
 	scsi_add_json(req, sizeof(req), 0, 0, "/nonexistent.vhd", true);
 	CU_ASSERT_EQUAL(vmt_modify(&t, req, &err), -ENOENT);
 	ASSERT_MSG_HAS(err, "vm start");
-	CU_ASSERT_EQUAL(lh_vm_stop(t.cfg, NULL, &err), -ENOENT);
-	lh_driver_close(t.driver);
+	CU_ASSERT_EQUAL(lh_host_vm_stop(t.host, &err), -ENOENT);
+	vmt_close(&t);
 	lh_config_free(t.cfg);
 }
 
@@ -366,7 +401,7 @@ static void test_lcow_mount(void)
 	CU_ASSERT_EQUAL(count_nodes(&t), before);
 	/* virtio-pmem stays plugged, marked for removal. */
 	CU_ASSERT_EQUAL(count_pmem(&t), 3);
-	CU_ASSERT_EQUAL_FATAL(lh_vm_status(t.cfg, NULL, &st, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_host_vm_status(t.host, &st, &err), 0);
 	CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(st, "running")));
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(st, "pending_removal")), 3);
 	cJSON_Delete(st);
@@ -417,7 +452,7 @@ static bool daemon_ro_mounted(pid_t pid, const char *dir)
 
 static pid_t share_pid(struct vmt *t, const char *name)
 {
-	char *path = lh_vm_record_path(t->cfg, NULL);
+	char *path = vmt_record_path(t->cfg);
 	cJSON *rec = NULL;
 	const cJSON *pid;
 	pid_t out = 0;
@@ -449,7 +484,7 @@ static void test_share(void)
 		 "true,\"ShareRead\":true,\"CacheIo\":true}}}", dir);
 	vmt_modify_ok(&t, req);
 	pid = share_pid(&t, "s1");
-	CU_ASSERT(pid > 0 && lh_vm_pid_alive(pid));
+	CU_ASSERT(pid > 0 && lh_pid_alive(pid));
 	CU_ASSERT(daemon_ro_mounted(pid, dir));
 	snprintf(args, sizeof(args), "{\"path\":\"fs-s1\",\"property\":\"tag\"}");
 	v = vmt_query(&t, "qom-get", args);
@@ -461,7 +496,7 @@ static void test_share(void)
 		      "\"RequestType\":\"Update\",\"Settings\":{\"Name\":\"s1\"}}");
 	vmt_modify_ok(&t, "{\"ResourcePath\":\"VirtualMachine/Devices/VirtualSmb/Shares\","
 		      "\"RequestType\":\"Remove\",\"Settings\":{\"Name\":\"s1\"}}");
-	CU_ASSERT(!lh_vm_pid_alive(pid));
+	CU_ASSERT(!lh_pid_alive(pid));
 	CU_ASSERT_EQUAL(share_pid(&t, "s1"), 0);
 	v = vmt_query(&t, "qom-list", "{\"path\":\"/machine/peripheral\"}");
 	CU_ASSERT_PTR_NOT_NULL(v);
@@ -477,7 +512,7 @@ static void test_share(void)
 	pid = share_pid(&t, "s1");
 	CU_ASSERT(pid > 0);
 	vmt_stop(&t);
-	CU_ASSERT(!lh_vm_pid_alive(pid));
+	CU_ASSERT(!lh_pid_alive(pid));
 }
 
 static void test_reconnect_in_new_process(void)
@@ -494,20 +529,19 @@ static void test_reconnect_in_new_process(void)
 	vmt_modify_ok(&t, req);
 	CU_ASSERT_EQUAL(count_nodes(&t), before + 1);
 	/* The first process ends: its driver lets go of the monitor. */
-	lh_driver_close(t.driver);
+	vmt_close(&t);
 	child = fork();
 	CU_ASSERT_FATAL(child >= 0);
 	if (child == 0) {
 		/* A new process: a fresh driver finds the VM by its record. */
-		struct lh_driver *drv = NULL;
 		cJSON *rm;
 		int rc;
 
 		scsi_remove_json(req, sizeof(req), 0, 5);
 		rm = cJSON_Parse(req);
-		rc = lh_qemu_driver_open(t.cfg, &drv, &err);
+		rc = vmt_open(&t, &err);
 		if (!rc)
-			rc = drv->ops->modify(drv, "recon", rm, &err);
+			rc = t.driver->ops->modify(t.driver, "recon", rm, &err);
 		if (rc)
 			fprintf(stderr, "child: %s\n", err.message);
 		_exit(rc ? 1 : 0);
@@ -515,7 +549,6 @@ static void test_reconnect_in_new_process(void)
 	CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CU_ASSERT_EQUAL(count_nodes(&t), before);
-	CU_ASSERT_EQUAL(lh_qemu_driver_open(t.cfg, &t.driver, &err), 0);
 	vmt_stop(&t);
 }
 
@@ -534,7 +567,7 @@ static int killer_modify(struct lh_driver *drv, const char *uvm_id, const cJSON 
 
 	if (++k->seen == k->kill_at) {
 		kill(k->qemu, SIGKILL);
-		while (lh_vm_pid_alive(k->qemu))
+		while (lh_pid_alive(k->qemu))
 			usleep(1000);
 	}
 	return k->inner->ops->modify(k->inner, uvm_id, request, err);
@@ -565,7 +598,7 @@ static void test_qemu_killed_mid_mount(void)
 	lcow_fixture("k", 2);
 	vmt_start(&t, "killed", "[pipeline]\nlcow.layers = scsi\n"
 		  "[container.k1]\nlayers = layers/k0, layers/k1\nscratch = scratch/k\n");
-	record = lh_vm_record_path(t.cfg, NULL);
+	record = vmt_record_path(t.cfg);
 	CU_ASSERT_EQUAL_FATAL(lh_vm_record_load(record, &rec, &err), 0);
 	k.qemu = (pid_t)cJSON_GetObjectItem(rec, "pid")->valuedouble;
 	cJSON_Delete(rec);
@@ -578,7 +611,7 @@ static void test_qemu_killed_mid_mount(void)
 	CU_ASSERT_EQUAL(live_count(host, "scsi"), 0);
 	CU_ASSERT_PTR_NULL(lh_pipeline_find(host, "k1"));
 	lh_host_close(host);
-	CU_ASSERT_EQUAL_FATAL(lh_vm_status(t.cfg, NULL, &st, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_host_vm_status(t.host, &st, &err), 0);
 	CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(st, "running")));
 	cJSON_Delete(st);
 	/* A new add says the VM is gone rather than hanging; a remove
@@ -610,29 +643,34 @@ static size_t live_count(struct lh_host *host, const char *backend)
 	size_t n = 0;
 
 	if (inst)
-		inst->ops->list(inst->priv, live_visit, &n);
+		lh_backend_list(inst, live_visit, &n);
 	return n;
 }
 
 static void test_vm_start_twice_and_bad_binary(void)
 {
 	struct lh_error err = { 0 };
-	struct lh_config *cfg = vmt_config("twice", "");
-	struct vmt t;
+	struct vmt t, again = { 0 };
 
 	vmt_start(&t, "twice", "");
-	CU_ASSERT_EQUAL(lh_vm_start(cfg, NULL, &err), -EEXIST);
+	again.cfg = vmt_config("twice", "");
+	CU_ASSERT_EQUAL_FATAL(vmt_open(&again, &err), 0);
+	CU_ASSERT_EQUAL(lh_host_vm_start(again.host, &err), -EEXIST);
 	ASSERT_MSG_HAS(err, "already running");
+	vmt_close(&again);
+	lh_config_free(again.cfg);
 	vmt_stop(&t);
-	lh_config_free(cfg);
 
-	cfg = vmt_config("badbin", "");
-	free(cfg->qemu_binary);
-	cfg->qemu_binary = strdup("/nonexistent/qemu");
+	memset(&again, 0, sizeof(again));
+	again.cfg = vmt_config("badbin", "");
+	free(again.cfg->qemu_binary);
+	again.cfg->qemu_binary = strdup("/nonexistent/qemu");
 	lh_error_clear(&err);
-	CU_ASSERT_NOT_EQUAL(lh_vm_start(cfg, NULL, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(vmt_open(&again, &err), 0);
+	CU_ASSERT_NOT_EQUAL(lh_host_vm_start(again.host, &err), 0);
 	ASSERT_MSG_HAS(err, "/nonexistent/qemu");
-	lh_config_free(cfg);
+	vmt_close(&again);
+	lh_config_free(again.cfg);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* fakehost.c - see fakehost.h. */
 #include "fakehost.h"
 
+#include "backend_calls.h"
 #include "copy.h"
 #include "disk.h"
 #include "document.h"
@@ -54,22 +55,30 @@ out:
 	return rc;
 }
 
-static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
+static void fh_vlog(void *ctx, enum lh_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void fh_vlog(void *ctx, enum lh_log_level level, const char *fmt, va_list ap)
 {
 	struct fakehost *fh = ctx;
-	va_list ap;
 
 	(void)level;
 	pthread_mutex_lock(&fakehost_lock);
-	va_start(ap, fmt);
 	vsnprintf(fh->last_log, sizeof(fh->last_log), fmt, ap);
-	va_end(ap);
 	fh->n_logs++;
 	if (getenv("LH_TEST_VERBOSE"))
 		fprintf(stderr, "[%s] %s\n", fh->backend ? fh->backend->name : "?", fh->last_log);
 	pthread_mutex_unlock(&fakehost_lock);
+}
+
+static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fh_log(void *ctx, enum lh_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fh_vlog(ctx, level, fmt, ap);
+	va_end(ap);
 }
 
 static int fh_copy_file(void *ctx, const char *src, const char *dst, struct lh_error *err)
@@ -153,6 +162,8 @@ void fakehost_init(struct fakehost *fh, enum lh_uvm_os os)
 	fh->services.probe_disk = fh_probe_disk;
 	fh->services.document_add = fh_document_add;
 	fh->services.gob = &lh_gob_codec;
+	fh->services.vlog = fh_vlog;
+	fh->services.gob_size = sizeof(lh_gob_codec);
 }
 
 void fakehost_enable_document(struct fakehost *fh)
@@ -190,10 +201,11 @@ static int fakehost_open_backend(struct fakehost *fh, const struct lh_backend *o
 
 	if (!priv)
 		return LH_FAIL(err, -ENOMEM, "fakehost: out of memory");
-	rc = lh_options_set_defaults(ops->options, priv, ops->name, err);
+	struct lh_option_list list = lh_backend_options(ops);
+
+	rc = lh_options_set_defaults(&list, priv, err);
 	for (size_t i = 0; rc == 0 && options && options[i]; i += 2)
-		rc = lh_options_apply(ops->options, priv, ops->name, options[i], options[i + 1],
-				      options[i], err);
+		rc = lh_options_apply(&list, priv, options[i], options[i + 1], options[i], err);
 	fh->backend = ops;
 	if (rc == 0)
 		rc = ops->open(priv, &fh->services, err);
@@ -248,10 +260,17 @@ int fakehost_encode(struct fakehost *fh, uint8_t **data, size_t *len, struct lh_
 
 int fakehost_decode(struct fakehost *fh, const uint8_t *data, size_t len, struct lh_error *err)
 {
+	return fakehost_decode_version(fh, data, len, fh->backend->serial_version, err);
+}
+
+int fakehost_decode_version(struct fakehost *fh, const uint8_t *data, size_t len,
+			    uint32_t version, struct lh_error *err)
+{
 	struct lh_gob_decoder dec;
 	int rc;
 
 	lh_gob_decoder_init(&dec, data, len, 0);
+	dec.version = version;
 	rc = fh->backend->decode(fh->priv, &dec, err);
 	if (rc == 0 && lh_gob_remaining(&dec))
 		rc = LH_FAIL(err, -LH_ECORRUPT, "fakehost: %zu bytes left after decode",

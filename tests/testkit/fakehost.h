@@ -85,6 +85,10 @@ void fakehost_clear_requests(struct fakehost *fh);
 int fakehost_encode(struct fakehost *fh, uint8_t **data, size_t *len, struct lh_error *err);
 /* Decode bytes into fh's (freshly opened) instance. */
 int fakehost_decode(struct fakehost *fh, const uint8_t *data, size_t len, struct lh_error *err);
+/* The same, telling the backend the blob was written under `version` (the
+ * host records it beside the blob; fakehost_decode says the backend's own). */
+int fakehost_decode_version(struct fakehost *fh, const uint8_t *data, size_t len,
+			    uint32_t version, struct lh_error *err);
 
 /* A zeroed attach request with struct_size set and controller/lun -1. */
 struct lh_attach_request fakehost_request_init(const char *host_path, uint32_t flags);

@@ -496,16 +496,16 @@ static void test_version_refusal(void)
 {
 	struct fakehost fh;
 	struct lh_error err = { 0 };
-	/* uint 2 (blob version), uint 0, uint 1, uint 0 */
-	static const uint8_t v2[] = { 3, 6, 0, 2, 3, 6, 0, 0, 3, 6, 0, 1, 3, 6, 0, 0 };
-	static const uint8_t v1_empty[] = { 3, 6, 0, 1, 3, 6, 0, 0, 3, 6, 0, 1, 3, 6, 0, 0 };
+	/* uint 0 (share counter), uint 1 (next handle), uint 0 (shares) */
+	static const uint8_t empty[] = { 3, 6, 0, 0, 3, 6, 0, 1, 3, 6, 0, 0 };
 
 	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
-	CU_ASSERT_EQUAL(fakehost_decode(&fh, v2, sizeof(v2), &err), -LH_EVERSION);
+	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), 2, &err),
+			-LH_EVERSION);
 	CU_ASSERT(strstr(err.message, "2") != NULL && strstr(err.message, "knows 1") != NULL);
 	CU_ASSERT_EQUAL(fh.backend->serial_version, 1);
 	lh_error_clear(&err);
-	CU_ASSERT_EQUAL(fakehost_decode(&fh, v1_empty, sizeof(v1_empty), &err), 0);
+	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), 1, &err), 0);
 	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 0);
 	fakehost_fini(&fh);
 }

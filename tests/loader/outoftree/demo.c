@@ -3,6 +3,10 @@
  * the installed <layerhost/backend.h> (see run.sh):
  *   cc $(pkg-config --cflags layerhost-backend) -shared -fPIC -o demo.so demo.c
  *
+ * run.sh builds it twice: against the installed header (ABI v2) and
+ * against a frozen copy of the ABI v1 header (abi-v1/), so a plugin built
+ * for v1 is shown to load and work in this host.
+ *
  * It attaches "devices" by host path: the first handle on a path issues an
  * Add request, the last release a Remove; equal paths share one device.
  */
@@ -44,7 +48,10 @@ static int demo_open(void *priv, const struct lh_host_services *host, struct lh_
 {
 	struct demo_priv *p = priv;
 
-	if (host->abi_version != LH_BACKEND_ABI_VERSION)
+	/* A host of this ABI or a later one: its table holds at least the
+	 * services this header knows (new ones are only appended). */
+	if (host->abi_version < LH_BACKEND_ABI_VERSION ||
+	    host->struct_size < offsetof(struct lh_host_services, gob) + sizeof(host->gob))
 		return LH_FAIL(err, -LH_EVERSION, "demo: host ABI %u", host->abi_version);
 	p->host = host;
 	p->next_handle = 1;
@@ -191,6 +198,10 @@ static const struct lh_backend demo_backend = {
 	.encode = demo_encode,   /* v1 */
 	.decode = demo_decode,   /* v1 */
 	.close = demo_close,     /* v1 */
+#if LH_BACKEND_ABI_VERSION >= 2
+	.result_size = sizeof(struct lh_attach_result), /* v2 */
+	.option_size = sizeof(struct lh_option),        /* v2 */
+#endif
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

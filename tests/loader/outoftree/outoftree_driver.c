@@ -1,6 +1,7 @@
 /*
  * outoftree_driver.c - load the out-of-tree demo backend (built by run.sh
- * against the installed header) from the folder in argv[1] with the real
+ * against the installed header, or the frozen ABI v1 one) from the folder
+ * in argv[1], built for the ABI in argv[2], with the real
  * loader and drive it through the fake host: handle semantics and the
  * requests it issues.
  */
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 static const char *plugin_dir;
+static unsigned expected_abi;
 
 static void test_demo_attach_release(void)
 {
@@ -26,6 +28,7 @@ static void test_demo_attach_release(void)
 
 	CU_ASSERT_EQUAL_FATAL(lh_plugin_load(plugin_dir, "demo", &plugin, &err), 0);
 	CU_ASSERT_STRING_EQUAL(plugin->ops->name, "demo");
+	CU_ASSERT_EQUAL(plugin->ops->abi_version, expected_abi);
 	fakehost_init(&fh, LH_OS_LINUX);
 	fh.plugin = plugin;
 	fh.backend = plugin->ops;
@@ -90,11 +93,12 @@ int main(int argc, char **argv)
 	CU_pSuite suite;
 	unsigned failed;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PLUGIN_DIR\n", argv[0]);
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s PLUGIN_DIR ABI\n", argv[0]);
 		return 2;
 	}
 	plugin_dir = argv[1];
+	expected_abi = (unsigned)atoi(argv[2]);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	suite = CU_add_suite("outoftree", NULL, NULL);

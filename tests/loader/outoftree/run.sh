@@ -36,28 +36,39 @@ if [ -z "$incdir" ] || [ "$(realpath "$incdir")" != "$(realpath "$tmp/include")"
 	exit 1
 fi
 
-mkdir -p "$tmp/plugins"
-# shellcheck disable=SC2086 # cflags is a list of flags
-cc $cflags -shared -fPIC -o "$tmp/plugins/demo.so" "$demo"
-chmod 0755 "$tmp/plugins/demo.so"
-
-# Exactly one exported symbol: the entry point.
-exported=$(nm -D --defined-only "$tmp/plugins/demo.so" | awk '$2 ~ /^[TDBR]$/ {print $3}')
-if [ "$exported" != "layerhost_backend_entry" ]; then
-	echo "run.sh: FAIL: demo.so exports '$exported', want only layerhost_backend_entry" >&2
-	status=1
-fi
-
-"$driver" "$tmp/plugins" || status=1
-
-# The real host drives it too: the demo serves every LCOW role.
+# The same source twice: against the installed header, and against the
+# frozen ABI v1 header beside this script (a plugin built for v1).
 lh=$build/host/layerhost
+abi_v1=$(dirname "$0")/abi-v1
 mkdir -p "$tmp/l1" "$tmp/s1"
 : >"$tmp/l1/layer.vhd"
 : >"$tmp/s1/sandbox.vhdx"
-cat >"$tmp/demo.ini" <<INI
+for abi in v2 v1; do
+	plugins=$tmp/plugins-$abi
+	mkdir -p "$plugins"
+	if [ "$abi" = v1 ]; then
+		cc -I"$abi_v1" -fvisibility=hidden -shared -fPIC -o "$plugins/demo.so" "$demo"
+	else
+		# shellcheck disable=SC2086 # cflags is a list of flags
+		cc $cflags -shared -fPIC -o "$plugins/demo.so" "$demo"
+	fi
+	chmod 0755 "$plugins/demo.so"
+
+	# Exactly one exported symbol: the entry point.
+	exported=$(nm -D --defined-only "$plugins/demo.so" | awk '$2 ~ /^[TDBR]$/ {print $3}')
+	if [ "$exported" != "layerhost_backend_entry" ]; then
+		echo "run.sh: FAIL: demo.so ($abi) exports '$exported', want only" \
+			"layerhost_backend_entry" >&2
+		status=1
+	fi
+
+	"$driver" "$plugins" "${abi#v}" || status=1
+
+	# The real host drives it too: the demo serves every LCOW role.
+	rm -f "$tmp/layerhost.journal" "$tmp/layerhost.state"
+	cat >"$tmp/demo.ini" <<INI
 [host]
-plugin_dir = $tmp/plugins
+plugin_dir = $plugins
 [uvm]
 os = linux
 [pipeline]
@@ -67,12 +78,16 @@ lcow.scratch = demo
 layers = l1
 scratch = s1
 INI
-if ! "$lh" --config "$tmp/demo.ini" mount c1 >"$tmp/mount.out" 2>&1 ||
-	! grep -q "layer 1 *demo" "$tmp/mount.out" ||
-	! "$lh" --config "$tmp/demo.ini" unmount c1 >/dev/null 2>&1 ||
-	[ "$(grep -c '"Add"' "$tmp/layerhost.journal")" -ne "$(grep -c '"Remove"' "$tmp/layerhost.journal")" ]; then
-	echo "run.sh: FAIL: layerhost did not mount and unmount through the demo plugin" >&2
-	cat "$tmp/mount.out" "$tmp/layerhost.journal" >&2
-	status=1
-fi
+	if ! "$lh" --config "$tmp/demo.ini" mount c1 >"$tmp/mount.out" 2>&1 ||
+		! grep -q "layer 1 *demo" "$tmp/mount.out" ||
+		! "$lh" --config "$tmp/demo.ini" unmount c1 >/dev/null 2>&1 ||
+		[ "$(grep -c '"Add"' "$tmp/layerhost.journal")" -ne \
+			"$(grep -c '"Remove"' "$tmp/layerhost.journal")" ]; then
+		echo "run.sh: FAIL: layerhost did not mount and unmount through the demo" \
+			"plugin built for ABI $abi" >&2
+		cat "$tmp/mount.out" "$tmp/layerhost.journal" >&2
+		status=1
+	fi
+	echo "run.sh: demo plugin built for ABI $abi: loaded, driven, mounted and unmounted"
+done
 exit $status

@@ -1,0 +1,377 @@
+/* commands.c - see commands.h. */
+#include "commands.h"
+
+#include "clone.h"
+#include "log.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "report.h"
+#include "session.h"
+#include "host_state.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int refuse_template(struct lh_session *s)
+{
+	if (!s->host->uvm.is_template)
+		return 0;
+	fprintf(stderr, "layerhost: UVM %s is saved as template '%s': it takes no more mounts; "
+		"clone it (layerhost clone --template %s ...)\n", s->host->uvm.id,
+		s->host->template_name ? s->host->template_name : "?",
+		s->host->template_name ? s->host->template_name : "NAME");
+	return LH_EXIT_FAILED;
+}
+
+/* The containers a command names, or every declared one for none. */
+static int select_containers(const struct lh_config *cfg, char *const *names, int n,
+			     const struct lh_container_config ***out, size_t *count)
+{
+	const struct lh_container_config **list;
+	size_t total = n ? (size_t)n : cfg->n_containers;
+
+	list = calloc(total ? total : 1, sizeof(*list));
+	if (!list)
+		return LH_EXIT_FAILED;
+	for (size_t i = 0; i < total; i++) {
+		list[i] = n ? lh_config_container(cfg, names[i]) : &cfg->containers[i];
+		if (!list[i]) {
+			fprintf(stderr, "layerhost: %s declares no [container.%s]\n", cfg->path,
+				names[i]);
+			free(list);
+			return LH_EXIT_USAGE;
+		}
+	}
+	*out = list;
+	*count = total;
+	return LH_EXIT_OK;
+}
+
+int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
+{
+	const struct lh_container_config **list = NULL;
+	struct lh_session s;
+	cJSON *out = cJSON_CreateArray();
+	size_t count = 0;
+	int code;
+
+	code = lh_session_open(cli, true, NULL, &s);
+	if (code)
+		goto done;
+	code = select_containers(s.cfg, names, n, &list, &count);
+	if (code == 0)
+		code = refuse_template(&s);
+	if (code == 0 && count == 0)
+		fprintf(stderr, "layerhost: %s declares no containers\n", s.cfg->path);
+	for (size_t i = 0; code == 0 && i < count; i++) {
+		struct lh_error err = { 0 };
+		const struct lh_mounted *m;
+
+		if (lh_pipeline_mount(s.host, list[i], &err)) {
+			lh_report_error(&err);
+			code = LH_EXIT_FAILED;
+			break;
+		}
+		m = lh_pipeline_find(s.host, list[i]->name);
+		if (cli->json)
+			cJSON_AddItemToArray(out, lh_report_container(m));
+		else {
+			cJSON *c = lh_report_container(m);
+
+			lh_report_print_container(stdout, c);
+			cJSON_Delete(c);
+		}
+	}
+	if (cli->json) {
+		cJSON *wrap = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(wrap, "containers", out);
+		out = wrap;
+		lh_report_print_json(stdout, out);
+	}
+	code = lh_session_close(&s, true, code);
+done:
+	free(list);
+	cJSON_Delete(out);
+	return code;
+}
+
+int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all)
+{
+	struct lh_session s;
+	char **ids = NULL;
+	size_t count = 0;
+	int code;
+
+	code = lh_session_open(cli, true, NULL, &s);
+	if (code)
+		return code;
+	/* Take the ids first: unmounting changes the list. */
+	pthread_mutex_lock(&s.host->pipeline->lock);
+	count = all ? s.host->pipeline->n : (size_t)n;
+	ids = calloc(count ? count : 1, sizeof(*ids));
+	for (size_t i = 0; ids && i < count; i++)
+		ids[i] = strdup(all ? s.host->pipeline->containers[i]->id : names[i]);
+	pthread_mutex_unlock(&s.host->pipeline->lock);
+	if (!ids) {
+		fprintf(stderr, "layerhost: out of memory\n");
+		return lh_session_close(&s, false, LH_EXIT_FAILED);
+	}
+	/* Newest first, so shared scratches go after the containers on them. */
+	for (size_t i = count; i-- > 0;) {
+		struct lh_error err = { 0 };
+
+		if (!ids[i] || lh_pipeline_unmount(s.host, ids[i], &err)) {
+			lh_report_error(&err);
+			code = LH_EXIT_FAILED;
+		} else if (!cli->json) {
+			printf("unmounted %s\n", ids[i]);
+		}
+	}
+	if (cli->json) {
+		cJSON *status = lh_report_status(s.host);
+
+		lh_report_print_json(stdout, status);
+		cJSON_Delete(status);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(ids[i]);
+	free(ids);
+	return lh_session_close(&s, true, code);
+}
+
+static int print_status(const struct lh_cli *cli, struct lh_session *s)
+{
+	cJSON *status = lh_report_status(s->host);
+
+	if (cli->json)
+		lh_report_print_json(stdout, status);
+	else
+		lh_report_print_status(stdout, status);
+	cJSON_Delete(status);
+	return LH_EXIT_OK;
+}
+
+int lh_cmd_status(const struct lh_cli *cli)
+{
+	struct lh_session s;
+	int code = lh_session_open(cli, false, NULL, &s);
+
+	if (code)
+		return code;
+	return lh_session_close(&s, false, print_status(cli, &s));
+}
+
+int lh_cmd_restore(const struct lh_cli *cli)
+{
+	struct lh_session s;
+	int code = lh_session_open(cli, true, NULL, &s);
+
+	if (code)
+		return code;
+	if (!cli->json)
+		printf("restored UVM %s from %s\n", s.host->uvm.id, s.cfg->state_path);
+	return lh_session_close(&s, false, print_status(cli, &s));
+}
+
+int lh_cmd_plan(const struct lh_cli *cli, char *const *names, int n)
+{
+	const struct lh_container_config **list = NULL;
+	struct lh_driver_params params = { .source = cli->config_path };
+	struct lh_driver *plan = NULL;
+	struct lh_error err = { 0 };
+	struct lh_session s;
+	cJSON *out = cJSON_CreateObject(), *hostwork = cJSON_AddArrayToObject(out, "host");
+	size_t count = 0;
+	int code;
+
+	/* The registry's recording driver: it realises nothing and keeps every
+	 * request, which is the plan. */
+	if (lh_driver_open("plan", &params, &plan, &err)) {
+		lh_report_error(&err);
+		cJSON_Delete(out);
+		return LH_EXIT_FAILED;
+	}
+	/* The plan runs the real backends against a recording driver, on the
+	 * current state, and saves nothing. */
+	code = lh_session_open(cli, false, plan, &s);
+	if (code)
+		goto done;
+	code = select_containers(s.cfg, names, n, &list, &count);
+	if (code == 0)
+		code = refuse_template(&s);
+	for (size_t i = 0; code == 0 && i < count; i++) {
+		lh_error_clear(&err);
+		if (lh_pipeline_kind(s.host) == LH_KIND_HOST) {
+			/* Host mounts are real: describe, do not perform. */
+			cJSON *w = cJSON_CreateObject();
+
+			code = lh_pipeline_validate(s.host, list[i], &err) ? LH_EXIT_FAILED : 0;
+			cJSON_AddStringToObject(w, "container", list[i]->name);
+			cJSON_AddStringToObject(w, "backend", s.cfg->host_layers.backends[0]);
+			cJSON_AddNumberToObject(w, "layers", (double)list[i]->n_layers);
+			cJSON_AddStringToObject(w, "scratch", list[i]->scratch);
+			cJSON_AddItemToArray(hostwork, w);
+		} else if (lh_pipeline_mount(s.host, list[i], &err)) {
+			code = LH_EXIT_FAILED;
+		}
+		if (code)
+			lh_report_error(&err);
+	}
+	cJSON_AddItemReferenceToObject(out, "requests", (cJSON *)plan->ops->recorded(plan));
+	if (code == 0)
+		lh_report_print_json(stdout, out);
+	code = lh_session_close(&s, false, code);
+done:
+	free(list);
+	cJSON_Delete(out);
+	lh_driver_close(plan);
+	return code;
+}
+
+/* <state folder>/templates/<name>.state */
+static int template_path(const struct lh_config *cfg, const char *name, char *out,
+			 bool create_dir)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(cfg->state_path, '/');
+	int len = slash ? (int)(slash - cfg->state_path) : 1;
+
+	snprintf(dir, sizeof(dir), "%.*s/templates", len, slash ? cfg->state_path : ".");
+	if (create_dir && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(out, PATH_MAX, "%s/%s.state", dir, name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
+{
+	char path[PATH_MAX];
+	struct lh_error err = { 0 };
+	struct lh_session s;
+	int code, rc;
+
+	if (template_name && !lh_container_id_valid(template_name)) {
+		fprintf(stderr, "layerhost: template name '%s' is not valid "
+			"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n", template_name);
+		return LH_EXIT_USAGE;
+	}
+	code = lh_session_open(cli, true, NULL, &s);
+	if (code)
+		return code;
+	if (template_name) {
+		rc = template_path(s.cfg, template_name, path, true);
+		if (rc == 0) {
+			free(s.host->template_name);
+			s.host->template_name = strdup(template_name);
+			s.host->uvm.is_template = true;
+			rc = lh_state_save(s.host, path, &err);
+		} else {
+			LH_FAIL(&err, rc, "%s: cannot make the templates folder: %s",
+				s.cfg->state_path, strerror(-rc));
+		}
+		if (rc) {
+			lh_report_error(&err);
+			return lh_session_close(&s, false, LH_EXIT_FAILED);
+		}
+		printf("saved UVM %s as template %s (%s); it takes no more mounts\n",
+		       s.host->uvm.id, template_name, path);
+	} else {
+		printf("saved UVM %s to %s\n", s.host->uvm.id, s.cfg->state_path);
+	}
+	return lh_session_close(&s, true, LH_EXIT_OK);
+}
+
+int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
+		 const char *scratch_dir)
+{
+	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
+	char uvm_scratch[PATH_MAX];
+	bool made_dir = false;
+	struct lh_host *template_host = NULL, *clone = NULL;
+	struct lh_state_lock *lock = NULL;
+	struct lh_error err = { 0 };
+	struct lh_session s;
+	cJSON *document = NULL;
+	char *text = NULL;
+	FILE *f;
+	int code;
+
+	if (!lh_container_id_valid(new_id) || !lh_container_id_valid(template_name)) {
+		fprintf(stderr, "layerhost: '%s' is not a valid %s ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n",
+			lh_container_id_valid(new_id) ? template_name : new_id,
+			lh_container_id_valid(new_id) ? "template name" : "UVM id");
+		return LH_EXIT_USAGE;
+	}
+	memset(&s, 0, sizeof(s));
+	code = lh_session_config(cli, &s);
+	if (code) {
+		lh_report_error(&s.err);
+		lh_config_free(s.cfg);
+		return code;
+	}
+	if (template_path(s.cfg, template_name, template_file, false) ||
+	    snprintf(state_file, sizeof(state_file), "%s/layerhost.state", scratch_dir) >=
+		    (int)sizeof(state_file) ||
+	    snprintf(doc_file, sizeof(doc_file), "%s/%s.json", scratch_dir, new_id) >=
+		    (int)sizeof(doc_file) ||
+	    snprintf(uvm_scratch, sizeof(uvm_scratch), "%s/scratch", scratch_dir) >=
+		    (int)sizeof(uvm_scratch)) {
+		fprintf(stderr, "layerhost: path too long\n");
+		lh_config_free(s.cfg);
+		return LH_EXIT_USAGE;
+	}
+	code = LH_EXIT_FAILED;
+	if (lh_state_lock_acquire(template_file, s.cfg->lock_timeout_ms, &lock, &err))
+		goto out;
+	if (lh_host_open(s.cfg, NULL, NULL, &template_host, &err)) {
+		code = LH_EXIT_USAGE;
+		goto out;
+	}
+	if (lh_state_load(template_host, template_file, &err))
+		goto out;
+	if (!template_host->uvm.is_template) {
+		LH_FAIL(&err, -EINVAL, "%s: not a template", template_file);
+		goto out;
+	}
+	/* Everything the clone owns goes under DIR: the UVM's scratch folder
+	 * DIR/scratch, the other writable disks beside it, state, document. */
+	if (mkdir(scratch_dir, 0700) == 0) {
+		made_dir = true;
+	} else if (errno != EEXIST) {
+		LH_FAIL(&err, -errno, "%s: cannot create: %s", scratch_dir, strerror(errno));
+		goto out;
+	}
+	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
+			   &document, &err))
+		goto out;
+	if (lh_state_save(clone, state_file, &err))
+		goto out;
+	text = cJSON_Print(document);
+	f = text ? fopen(doc_file, "w") : NULL;
+	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0) {
+		LH_FAIL(&err, -EIO, "%s: cannot write the compute-system document", doc_file);
+		unlink(state_file);
+		goto out;
+	}
+	printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
+	       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n", template_name,
+	       new_id, state_file, doc_file, cli->config_path, new_id, state_file);
+	code = LH_EXIT_OK;
+out:
+	if (code)
+		lh_report_error(&err);
+	if (code && made_dir)
+		rmdir(scratch_dir); /* only if the failed clone left it empty */
+	free(text);
+	cJSON_Delete(document);
+	lh_host_close(clone);
+	lh_host_close(template_host);
+	lh_state_lock_release(lock);
+	lh_config_free(s.cfg);
+	return code;
+}

@@ -1,0 +1,107 @@
+/* session.c - see session.h. */
+#include "session.h"
+
+#include "log.h"
+#include "host_state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void lh_report_error(const struct lh_error *err)
+{
+	fprintf(stderr, "layerhost: %s\n", err->message[0] ? err->message : "failed");
+}
+
+static int replace_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/* Load the config and apply the command line's overrides. */
+int lh_session_config(const struct lh_cli *cli, struct lh_session *s)
+{
+	struct lh_config *cfg;
+	int rc;
+
+	rc = lh_config_load(cli->config_path, &s->cfg, &s->err);
+	if (rc)
+		return LH_EXIT_USAGE;
+	cfg = s->cfg;
+	if (cli->plugin_dir)
+		rc = replace_string(&cfg->plugin_dir, cli->plugin_dir);
+	else if (cfg->plugin_dir_default && cli->exe_plugin_dir)
+		rc = replace_string(&cfg->plugin_dir, cli->exe_plugin_dir);
+	if (rc == 0 && cli->uvm_id)
+		rc = replace_string(&cfg->uvm_id, cli->uvm_id);
+	if (rc == 0 && cli->state_path)
+		rc = replace_string(&cfg->state_path, cli->state_path);
+	if (rc) {
+		LH_FAIL(&s->err, rc, "out of memory");
+		return LH_EXIT_FAILED;
+	}
+	if (!cli->log_level_set)
+		lh_log_set_level(cfg->log_level);
+	return LH_EXIT_OK;
+}
+
+/*
+ * Open a session: config, lock (when `mutating`), host, state. driver:
+ * NULL for the configured one. Returns an exit code; on failure the
+ * session is closed and the error printed.
+ */
+int lh_session_open(const struct lh_cli *cli, bool mutating, struct lh_driver *driver,
+			struct lh_session *s)
+{
+	int64_t timeout;
+	int code, rc;
+
+	memset(s, 0, sizeof(*s));
+	code = lh_session_config(cli, s);
+	if (code)
+		goto fail;
+	timeout = cli->lock_timeout_ms >= 0 ? cli->lock_timeout_ms : s->cfg->lock_timeout_ms;
+	if (mutating && lh_state_lock_acquire(s->cfg->state_path, timeout, &s->lock, &s->err)) {
+		code = LH_EXIT_FAILED;
+		goto fail;
+	}
+	if (lh_host_open(s->cfg, driver, NULL, &s->host, &s->err)) {
+		code = s->err.code == -ENOMEM ? LH_EXIT_FAILED : LH_EXIT_USAGE;
+		goto fail;
+	}
+	rc = lh_state_load(s->host, s->cfg->state_path, &s->err);
+	if (rc == -ENOENT) {
+		lh_error_clear(&s->err);
+	} else if (rc) {
+		code = LH_EXIT_FAILED;
+		goto fail;
+	}
+	return LH_EXIT_OK;
+fail:
+	lh_report_error(&s->err);
+	lh_host_close(s->host);
+	lh_state_lock_release(s->lock);
+	lh_config_free(s->cfg);
+	memset(s, 0, sizeof(*s));
+	return code;
+}
+
+/* Save (when asked) and close. Returns `code`, or 1 if the save failed. */
+int lh_session_close(struct lh_session *s, bool save, int code)
+{
+	struct lh_error err = { 0 };
+
+	if (save && lh_state_save(s->host, s->cfg->state_path, &err)) {
+		lh_report_error(&err);
+		code = LH_EXIT_FAILED;
+	}
+	lh_host_close(s->host);
+	lh_state_lock_release(s->lock);
+	lh_config_free(s->cfg);
+	return code;
+}

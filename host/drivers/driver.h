@@ -1,0 +1,119 @@
+/*
+ * driver.h - where HCS requests go: one table of slots per driver, chosen
+ * by name from the registry (registry.h).
+ *
+ * Plugins build ModifySettingRequests in hcsshim's schema; the core parses
+ * each one and hands it to its driver, which realises it: `journal`
+ * appends it to a file, `null` discards it, `plan` records it in memory,
+ * `qemu` carries it out on a QEMU VM. A driver embeds struct lh_driver as
+ * its first member.
+ *
+ * Drivers sit below the core: they are told what they need at open
+ * (struct lh_driver_params) and what the backends need of the VM
+ * (struct lh_vm_needs), and never read the configuration themselves.
+ */
+#ifndef LH_DRIVER_H
+#define LH_DRIVER_H
+
+#include <layerhost/backend.h>
+
+#include <cjson/cJSON.h>
+
+enum lh_journal_fsync {
+	LH_FSYNC_ALWAYS = 0, /* the lines of a request are on disk before it reports success */
+	LH_FSYNC_NEVER,      /* leave it to the kernel */
+};
+
+/* The machine a driver with a VM runs ([uvm] keys of the INI file). */
+struct lh_vm_params {
+	const char *emulator;    /* qemu: the system emulator binary */
+	const char *virtiofsd;   /* qemu: the virtio-fs daemon */
+	uint64_t memory_bytes;
+};
+
+/* Everything a driver is told at open; strings are borrowed and outlive
+ * the driver. */
+struct lh_driver_params {
+	const char *source;       /* the configuration file, for messages */
+	const char *journal_path;
+	enum lh_journal_fsync journal_fsync;
+	const char *run_dir;      /* a VM's record, sockets and logs */
+	enum lh_uvm_os os;
+	struct lh_vm_params vm;
+};
+
+struct lh_driver;
+
+struct lh_driver_ops {
+	const char *name;
+
+	/* Realise one request (borrowed) for the UVM. Called from any thread;
+	 * the driver serialises what it must. 0, or a negative code with err
+	 * naming the request. Mandatory. */
+	int (*modify)(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
+		      struct lh_error *err);
+
+	/* The hardware the opened backends need (lh_vm_needs, the backend ABI).
+	 * Called once after the backends are open, before any modify; a
+	 * driver refuses needs it cannot realise (-LH_ECONFIG). NULL: any. */
+	int (*configure)(struct lh_driver *drv, const struct lh_vm_needs *needs,
+			 struct lh_error *err);
+
+	/* The VM lifecycle; NULL for a driver without a VM (the core then
+	 * says so). start: build and run the machine for uvm_id from the
+	 * configured needs. stop: end it and its helpers. status: a JSON
+	 * object describing it (*out is the caller's). */
+	int (*vm_start)(struct lh_driver *drv, const char *uvm_id, struct lh_error *err);
+	int (*vm_stop)(struct lh_driver *drv, const char *uvm_id, struct lh_error *err);
+	int (*vm_status)(struct lh_driver *drv, const char *uvm_id, cJSON **out,
+			 struct lh_error *err);
+
+	/* The requests recorded so far, for drivers that keep them in memory
+	 * (`plan`): an array of {"uvm":ID,"request":{...}}, borrowed from the
+	 * driver. NULL slot: the driver keeps none. */
+	const cJSON *(*recorded)(const struct lh_driver *drv);
+
+	/* Free the driver. Mandatory; NULL-safe through lh_driver_close. */
+	void (*close)(struct lh_driver *drv);
+};
+
+struct lh_driver {
+	const struct lh_driver_ops *ops;
+};
+
+/* Close a driver. NULL-safe. */
+static inline void lh_driver_close(struct lh_driver *drv)
+{
+	if (drv)
+		drv->ops->close(drv);
+}
+
+/* An open function, as the registry lists them. */
+typedef int (*lh_driver_open_fn)(const struct lh_driver_params *params, struct lh_driver **out,
+				 struct lh_error *err);
+
+/* ---- the journal file, which drivers that realise requests keep too ---- */
+
+/* One line per request, {"seq":N,"uvm":ID,"request":{...}[,"guest":S]},
+ * N continuing from the last complete line already in the file (an
+ * unfinished last line, a crash's, is cut off). */
+struct lh_journal;
+
+int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
+		    struct lh_journal **out, struct lh_error *err);
+/* Append one request; `guest` (NULL: none) records what became of its
+ * GuestRequest ("undelivered", ...). */
+int lh_journal_append(struct lh_journal *journal, const char *uvm_id, const cJSON *request,
+		      const char *guest, struct lh_error *err);
+/* NULL-safe. */
+void lh_journal_close(struct lh_journal *journal);
+
+/* The drivers without a VM. */
+int lh_journal_driver_open(const struct lh_driver_params *params, struct lh_driver **out,
+			   struct lh_error *err);
+int lh_null_driver_open(const struct lh_driver_params *params, struct lh_driver **out,
+			struct lh_error *err);
+int lh_plan_driver_open(const struct lh_driver_params *params, struct lh_driver **out,
+			struct lh_error *err);
+
+#endif

@@ -1,0 +1,657 @@
+/* driver_qemu.c - the QEMU driver: the VM record, SCSI disks, VPMem devices,
+ * and dispatch of each request (shares: driver_qemu_share.c). */
+#include "qemu_private.h"
+
+#include "disk.h"
+#include "log.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the VM record -------------------------------------------------------- */
+
+int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
+{
+	cJSON *drv = cJSON_CreateObject(), *daemons = cJSON_CreateArray(), *pmem, *shares;
+	bool ok = drv && daemons && (pmem = cJSON_AddObjectToObject(drv, "pmem")) &&
+		  (shares = cJSON_AddObjectToObject(drv, "shares"));
+
+	for (int n = 0; ok && n < vm->pmem_devices; n++) {
+		struct qemu_pmem *p = &vm->pmem[n];
+		char key[16];
+		cJSON *o;
+
+		if (!p->present)
+			continue;
+		snprintf(key, sizeof(key), "%d", n);
+		ok = (o = cJSON_AddObjectToObject(pmem, key)) &&
+		     cJSON_AddStringToObject(o, "path", p->path) &&
+		     cJSON_AddBoolToObject(o, "removed", p->removed);
+	}
+	for (int j = 0; ok && j < vm->share_ports; j++) {
+		struct qemu_share *s = &vm->shares[j];
+		cJSON *o, *d;
+
+		if (!s->name)
+			continue;
+		ok = (o = cJSON_AddObjectToObject(shares, s->name)) &&
+		     cJSON_AddNumberToObject(o, "port", vm->pmem_devices + j) &&
+		     cJSON_AddStringToObject(o, "path", s->path) &&
+		     cJSON_AddStringToObject(o, "socket", s->socket) &&
+		     cJSON_AddNumberToObject(o, "pid", s->pid) &&
+		     cJSON_AddNumberToObject(o, "pid_start", (double)s->pid_start) &&
+		     cJSON_AddBoolToObject(o, "read_only", s->read_only) &&
+		     (d = cJSON_CreateObject()) && cJSON_AddItemToArray(daemons, d) &&
+		     cJSON_AddNumberToObject(d, "pid", s->pid) &&
+		     cJSON_AddNumberToObject(d, "pid_start", (double)s->pid_start);
+	}
+	if (!ok) {
+		cJSON_Delete(drv);
+		cJSON_Delete(daemons);
+		return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(vm->record, "driver");
+	cJSON_DeleteItemFromObjectCaseSensitive(vm->record, "daemons");
+	cJSON_AddItemToObject(vm->record, "daemons", daemons);
+	cJSON_AddItemToObject(vm->record, "driver", drv);
+	return lh_vm_record_save(vm->record_path, vm->record, err);
+}
+
+static int qemu_layout_int(const cJSON *rec, const char *key, int max, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(rec, "layout"), key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max)
+		return -LH_ECORRUPT;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* Rebuild the pmem and share tables from a record (a reconnect). */
+static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
+{
+	const cJSON *drv = cJSON_GetObjectItem(vm->record, "driver"), *item;
+	int rc = 0;
+
+	if (qemu_layout_int(vm->record, "scsi_controllers", LH_VM_MAX_SCSI_CONTROLLERS,
+			    &vm->controllers) ||
+	    qemu_layout_int(vm->record, "luns_per_controller", LH_VM_MAX_LUNS, &vm->luns) ||
+	    qemu_layout_int(vm->record, "pmem_devices", LH_VM_MAX_PMEM, &vm->pmem_devices) ||
+	    qemu_layout_int(vm->record, "share_ports", 256, &vm->share_ports))
+		return LH_FAIL(err, -LH_ECORRUPT, "%s: bad layout", vm->record_path);
+	vm->pmem = calloc((size_t)vm->pmem_devices + 1, sizeof(*vm->pmem));
+	vm->shares = calloc((size_t)vm->share_ports + 1, sizeof(*vm->shares));
+	if (!vm->pmem || !vm->shares)
+		return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(drv, "pmem")) {
+		const cJSON *path = cJSON_GetObjectItem(item, "path");
+		char *end;
+		long n = strtol(item->string, &end, 10);
+
+		if (*end || n < 0 || n >= vm->pmem_devices || !cJSON_IsString(path))
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad pmem entry '%s'",
+				       vm->record_path, item->string);
+		vm->pmem[n].present = true;
+		vm->pmem[n].removed = cJSON_IsTrue(cJSON_GetObjectItem(item, "removed"));
+		if (!(vm->pmem[n].path = strdup(path->valuestring)))
+			return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(drv, "shares")) {
+		const cJSON *port = cJSON_GetObjectItem(item, "port");
+		const cJSON *path = cJSON_GetObjectItem(item, "path");
+		const cJSON *sock = cJSON_GetObjectItem(item, "socket");
+		int j = cJSON_IsNumber(port) ? (int)port->valuedouble - vm->pmem_devices : -1;
+		struct qemu_share *s = j >= 0 && j < vm->share_ports ? &vm->shares[j] : NULL;
+
+		if (!s || s->name || !cJSON_IsString(path) || !cJSON_IsString(sock) ||
+		    !lh_proc_read(item, &s->pid, &s->pid_start))
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad share entry '%s'",
+				       vm->record_path, item->string);
+		s->name = strdup(item->string);
+		s->path = strdup(path->valuestring);
+		s->socket = strdup(sock->valuestring);
+		s->read_only = cJSON_IsTrue(cJSON_GetObjectItem(item, "read_only"));
+		if (!s->name || !s->path || !s->socket)
+			rc = LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
+	return rc;
+}
+
+static void qemu_vm_free(struct qemu_vm *vm)
+{
+	if (!vm)
+		return;
+	for (int n = 0; vm->pmem && n < vm->pmem_devices; n++)
+		free(vm->pmem[n].path);
+	for (int j = 0; vm->shares && j < vm->share_ports; j++)
+		lh_qemu_share_clear(&vm->shares[j]);
+	free(vm->pmem);
+	free(vm->shares);
+	lh_qmp_close(vm->qmp);
+	cJSON_Delete(vm->record);
+	free(vm->record_path);
+	free(vm->uvm_id);
+	free(vm);
+}
+
+/* The connected VM for uvm_id, connecting from its record if need be.
+ * A VM whose QMP connection died is reconnected (or reported gone). */
+static int qemu_vm_get(struct qemu_driver *d, const char *uvm_id, struct qemu_vm **out,
+		       bool *gone, struct lh_error *err)
+{
+	struct qemu_vm **link = &d->vms, *vm;
+	const cJSON *qmp;
+	int rc;
+
+	for (; *link; link = &(*link)->next) {
+		if (strcmp((*link)->uvm_id, uvm_id) != 0)
+			continue;
+		if (lh_qmp_alive((*link)->qmp)) {
+			*out = *link;
+			return 0;
+		}
+		vm = *link;
+		*link = vm->next;
+		qemu_vm_free(vm);
+		break;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm || !(vm->uvm_id = strdup(uvm_id)) ||
+	    !(vm->record_path = lh_vm_record_path(&d->params, uvm_id))) {
+		rc = LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", uvm_id);
+		goto fail;
+	}
+	rc = lh_vm_record_load(vm->record_path, &vm->record, err);
+	*gone = rc == -ENOENT;
+	if (rc)
+		goto fail;
+	if (!lh_proc_read(vm->record, &vm->pid, &vm->pid_start) ||
+	    !lh_proc_alive(vm->pid, vm->pid_start)) {
+		*gone = true;
+		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU (pid %d) is not running; "
+			     "`layerhost vm stop` cleans up, `vm start` starts it again", uvm_id,
+			     (int)vm->pid);
+		goto fail;
+	}
+	rc = qemu_record_adopt(vm, err);
+	if (rc)
+		goto fail;
+	qmp = cJSON_GetObjectItem(vm->record, "qmp");
+	rc = lh_qmp_connect(qmp->valuestring, LH_QMP_TIMEOUT_MS, &vm->qmp, err);
+	if (rc)
+		goto fail;
+	vm->next = d->vms;
+	d->vms = vm;
+	*out = vm;
+	return 0;
+fail:
+	qemu_vm_free(vm);
+	return rc;
+}
+
+/* Run one QMP command, turning a dead connection into "QEMU exited". */
+int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
+		     struct lh_error *err)
+{
+	int rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
+
+	if (rc == -EPIPE && !lh_proc_alive(vm->pid, vm->pid_start)) {
+		vm->gone = true;
+		lh_error_clear(err);
+		rc = LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
+			     vm->uvm_id);
+	}
+	return rc;
+}
+
+/* device_del and wait until QEMU reports the device gone. A device that
+ * is not there counts as removed: a retried release after a crash. */
+int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	cJSON *args = cJSON_CreateObject();
+	int rc;
+
+	if (!args || !cJSON_AddStringToObject(args, "id", id)) {
+		cJSON_Delete(args);
+		return LH_FAIL(err, -ENOMEM, "device_del %s: out of memory", id);
+	}
+	lh_qmp_discard_events(vm->qmp, "DEVICE_DELETED");
+	rc = lh_qemu_exec(vm, "device_del", args, NULL, &local);
+	if (rc == -LH_EDRIVER && strstr(local.message, "not found"))
+		return 0;
+	if (rc == 0)
+		rc = lh_qmp_wait_event(vm->qmp, "DEVICE_DELETED", id, QEMU_EVENT_TIMEOUT_MS,
+				       &local);
+	if (rc)
+		return lh_error_set(err, rc, local.func, "%s", local.message);
+	return 0;
+}
+
+/* A command whose only argument is one string ("node-name", "id"). */
+int lh_qemu_exec1(struct qemu_vm *vm, const char *command, const char *key,
+		      const char *value, struct lh_error *err)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	if (!args || !cJSON_AddStringToObject(args, key, value)) {
+		cJSON_Delete(args);
+		return LH_FAIL(err, -ENOMEM, "%s %s: out of memory", command, value);
+	}
+	return lh_qemu_exec(vm, command, args, NULL, err);
+}
+
+/* "<prefix><a>/<tail>..." numbers: parse an index and what follows. */
+static bool qemu_parse_index(const char **p, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	v = strtol(*p, &end, 10);
+	if (errno || v < 0 || v > max)
+		return false;
+	*out = v;
+	*p = end;
+	return true;
+}
+
+bool lh_qemu_bool(const cJSON *obj, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+const char *lh_qemu_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- SCSI --------------------------------------------------------------- */
+
+/* The blockdev format driver for a disk file: QEMU must be told, since a
+ * fixed VHD probes as raw. */
+static int qemu_disk_format(const char *type, const char *path, const char **format,
+			    const char **protocol, struct lh_error *err)
+{
+	struct lh_disk_info info;
+	struct stat st;
+	int rc;
+
+	*protocol = "file";
+	if (strcmp(type, "PassThru") == 0) {
+		if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+			*protocol = "host_device";
+		*format = "raw";
+		return 0;
+	}
+	if (strcmp(type, "VirtualDisk") != 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "attachment type '%s' has no QEMU "
+			       "equivalent", type);
+	rc = lh_disk_probe(path, &info, err);
+	if (rc)
+		return rc;
+	switch (info.format) {
+	case LH_DISK_VHD_FIXED:
+	case LH_DISK_VHD_DYNAMIC:
+		*format = "vpc";
+		break;
+	case LH_DISK_VHDX:
+		*format = "vhdx";
+		break;
+	default:
+		*format = "raw";
+		break;
+	}
+	return 0;
+}
+
+static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settings,
+			 struct lh_error *err)
+{
+	const char *type = lh_qemu_string(settings, "Type"), *path = lh_qemu_string(settings, "Path");
+	bool ro = lh_qemu_bool(settings, "ReadOnly");
+	const char *format = NULL, *protocol = NULL;
+	char node[48], dev[48], bus[48];
+	cJSON *blk = NULL, *file, *devargs = NULL;
+	int rc;
+
+	if (!type || !path)
+		return LH_FAIL(err, -EINVAL, "Settings lack Type or Path");
+	rc = qemu_disk_format(type, path, &format, &protocol, err);
+	if (rc)
+		return rc;
+	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
+	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
+	snprintf(bus, sizeof(bus), "scsi%ld.0", c);
+	blk = cJSON_CreateObject();
+	devargs = cJSON_CreateObject();
+	if (!blk || !devargs || !cJSON_AddStringToObject(blk, "driver", format) ||
+	    !cJSON_AddStringToObject(blk, "node-name", node) ||
+	    !cJSON_AddBoolToObject(blk, "read-only", ro) ||
+	    !(file = cJSON_AddObjectToObject(blk, "file")) ||
+	    !cJSON_AddStringToObject(file, "driver", protocol) ||
+	    !cJSON_AddStringToObject(file, "filename", path) ||
+	    !cJSON_AddBoolToObject(file, "read-only", ro) ||
+	    !cJSON_AddStringToObject(devargs, "driver", "scsi-hd") ||
+	    !cJSON_AddStringToObject(devargs, "id", dev) ||
+	    !cJSON_AddStringToObject(devargs, "bus", bus) ||
+	    !cJSON_AddNumberToObject(devargs, "channel", 0) ||
+	    !cJSON_AddNumberToObject(devargs, "scsi-id", 0) ||
+	    !cJSON_AddNumberToObject(devargs, "lun", (double)l) ||
+	    !cJSON_AddStringToObject(devargs, "drive", node)) {
+		cJSON_Delete(blk);
+		cJSON_Delete(devargs);
+		return LH_FAIL(err, -ENOMEM, "out of memory");
+	}
+	rc = lh_qemu_exec(vm, "blockdev-add", blk, NULL, err);
+	if (rc) {
+		cJSON_Delete(devargs);
+		return rc;
+	}
+	rc = lh_qemu_exec(vm, "device_add", devargs, NULL, err);
+	if (rc)
+		lh_qemu_exec1(vm, "blockdev-del", "node-name", node, NULL);
+	return rc;
+}
+
+static int qemu_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	char node[48], dev[48];
+	int rc;
+
+	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
+	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
+	rc = lh_qemu_device_del(vm, dev, err);
+	if (rc)
+		return rc;
+	rc = lh_qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
+	if (rc == -LH_EDRIVER && strstr(local.message, "Failed to find node"))
+		return 0;
+	return rc ? lh_error_set(err, rc, local.func, "%s", local.message) : 0;
+}
+
+static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+		     struct lh_error *err)
+{
+	long c, l;
+
+	if (!qemu_parse_index(&tail, 1000, &c) || strncmp(tail, "/Attachments/", 13) != 0 ||
+	    (tail += 13, !qemu_parse_index(&tail, 100000, &l)) || *tail)
+		return LH_FAIL(err, -EINVAL, "not a SCSI attachment path");
+	if (c >= vm->controllers || l >= vm->luns)
+		return LH_FAIL(err, -LH_ENOLOCATION, "slot %ld:%ld is outside the VM's %d "
+			       "controllers x %d LUNs (vm start sizes the VM from [plugin.scsi])",
+			       c, l, vm->controllers, vm->luns);
+	if (strcmp(r->type, "Add") == 0)
+		return qemu_scsi_add(vm, c, l, r->settings, err);
+	if (strcmp(r->type, "Remove") == 0)
+		return qemu_scsi_remove(vm, c, l, err);
+	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for SCSI");
+}
+
+/* ---- VPMem ---------------------------------------------------------------- */
+
+static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
+			 struct lh_error *err)
+{
+	const char *path = lh_qemu_string(settings, "HostPath");
+	const char *format = lh_qemu_string(settings, "ImageFormat");
+	bool ro = lh_qemu_bool(settings, "ReadOnly");
+	struct qemu_pmem *p = &vm->pmem[n];
+	char mem[32], dev[32], bus[32];
+	cJSON *obj = NULL, *devargs = NULL;
+	struct stat st;
+	uint64_t size;
+	int rc;
+
+	if (p->present)
+		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld %s", n, p->removed ?
+			       "awaits removal at the next VM start (QEMU cannot unplug "
+			       "virtio-pmem)" : "is in use");
+	if (!path || !format)
+		return LH_FAIL(err, -EINVAL, "Settings lack HostPath or ImageFormat");
+	if (strcmp(format, "Vhd1") != 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: image format '%s' (only Vhd1)", path,
+			       format);
+	if (stat(path, &st) < 0)
+		return LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
+	/* The guest sees the VHD's data, not its footer. */
+	size = st.st_size > LH_VHD_FOOTER_SIZE ? (uint64_t)st.st_size - LH_VHD_FOOTER_SIZE : 0;
+	if (size == 0 || size % 4096)
+		return LH_FAIL(err, -LH_EBADDISK, "%s: %llu data bytes is not whole 4 KiB pages, "
+			       "which a virtio-pmem device needs", path, (unsigned long long)size);
+	snprintf(mem, sizeof(mem), "pmem-mem%ld", n);
+	snprintf(dev, sizeof(dev), "pmem%ld", n);
+	snprintf(bus, sizeof(bus), "rp%ld", n);
+	obj = cJSON_CreateObject();
+	devargs = cJSON_CreateObject();
+	if (!obj || !devargs || !(p->path = strdup(path)) ||
+	    !cJSON_AddStringToObject(obj, "qom-type", "memory-backend-file") ||
+	    !cJSON_AddStringToObject(obj, "id", mem) ||
+	    !cJSON_AddStringToObject(obj, "mem-path", path) ||
+	    !cJSON_AddNumberToObject(obj, "size", (double)size) ||
+	    !cJSON_AddBoolToObject(obj, "share", true) ||
+	    !cJSON_AddBoolToObject(obj, "readonly", ro) ||
+	    !cJSON_AddStringToObject(devargs, "driver", "virtio-pmem-pci") ||
+	    !cJSON_AddStringToObject(devargs, "id", dev) ||
+	    !cJSON_AddStringToObject(devargs, "memdev", mem) ||
+	    !cJSON_AddStringToObject(devargs, "bus", bus)) {
+		cJSON_Delete(obj);
+		cJSON_Delete(devargs);
+		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = lh_qemu_exec(vm, "object-add", obj, NULL, err);
+	if (rc) {
+		cJSON_Delete(devargs);
+		goto fail;
+	}
+	rc = lh_qemu_exec(vm, "device_add", devargs, NULL, err);
+	if (rc) {
+		lh_qemu_exec1(vm, "object-del", "id", mem, NULL);
+		goto fail;
+	}
+	p->present = true;
+	p->removed = false;
+	rc = lh_qemu_record_save(vm, err);
+	if (rc)
+		p->removed = true; /* plugged for good; keep the slot out of use */
+	return rc;
+fail:
+	free(p->path);
+	p->path = NULL;
+	return rc;
+}
+
+static int qemu_pmem_remove(struct qemu_vm *vm, long n, struct lh_error *err)
+{
+	struct qemu_pmem *p = &vm->pmem[n];
+
+	if (!p->present || p->removed)
+		return 0; /* a retried release */
+	p->removed = true;
+	lh_log(LH_LOG_INFO, "qemu", "UVM '%s': VPMem device %ld (%s) released; QEMU cannot "
+	       "unplug virtio-pmem, so it stays until the next VM start", vm->uvm_id, n,
+	       p->path);
+	return lh_qemu_record_save(vm, err);
+}
+
+static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+		     struct lh_error *err)
+{
+	long n;
+
+	if (!qemu_parse_index(&tail, 100000, &n))
+		return LH_FAIL(err, -EINVAL, "not a VPMem device path");
+	if (strncmp(tail, "/Mappings/", 10) == 0)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "VPMem mappings cannot be realised: QEMU "
+			       "maps one whole file per virtio-pmem device (set [plugin.vpmem] "
+			       "multi_mapping = false)");
+	if (*tail)
+		return LH_FAIL(err, -EINVAL, "not a VPMem device path");
+	if (n >= vm->pmem_devices)
+		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld is outside the VM's %d "
+			       "devices", n, vm->pmem_devices);
+	if (strcmp(r->type, "Add") == 0)
+		return qemu_pmem_add(vm, n, r->settings, err);
+	if (strcmp(r->type, "Remove") == 0)
+		return qemu_pmem_remove(vm, n, err);
+	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for VPMem");
+}
+
+/* ---- the driver ----------------------------------------------------------- */
+
+#define QEMU_SCSI_PREFIX "VirtualMachine/Devices/Scsi/"
+#define QEMU_PMEM_PREFIX "VirtualMachine/Devices/VirtualPMem/Devices/"
+#define QEMU_SHARES_PATH "VirtualMachine/Devices/VirtualSmb/Shares"
+
+static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct qemu_request *r,
+			struct lh_error *err)
+{
+	struct qemu_vm *vm = NULL;
+	bool gone = false;
+	int rc;
+
+	rc = qemu_vm_get(d, uvm_id, &vm, &gone, err);
+	if (rc == 0 && strncmp(r->path, QEMU_SCSI_PREFIX, strlen(QEMU_SCSI_PREFIX)) == 0)
+		rc = qemu_scsi(vm, r, r->path + strlen(QEMU_SCSI_PREFIX), err);
+	else if (rc == 0 && strncmp(r->path, QEMU_PMEM_PREFIX, strlen(QEMU_PMEM_PREFIX)) == 0)
+		rc = qemu_pmem(vm, r, r->path + strlen(QEMU_PMEM_PREFIX), err);
+	else if (rc == 0 && strcmp(r->path, QEMU_SHARES_PATH) == 0)
+		rc = lh_qemu_share_request(d, vm, r, err);
+	else if (rc == 0)
+		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "no QEMU realisation for this resource");
+	/* A device goes with its VM: removing it from a VM that is not
+	 * running is done, so a release (or a rollback) after a crash
+	 * leaves the books consistent with the machine. */
+	if (rc && (gone || (vm && vm->gone)) && strcmp(r->type, "Remove") == 0) {
+		lh_log(LH_LOG_WARN, "qemu", "UVM '%s': %s: the VM is not running, nothing to "
+		       "remove", uvm_id, r->path);
+		lh_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int qemu_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
+		       struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	struct qemu_request r = {
+		.type = lh_qemu_string(request, "RequestType"),
+		.path = lh_qemu_string(request, "ResourcePath"),
+		.settings = cJSON_GetObjectItemCaseSensitive(request, "Settings"),
+	};
+	struct lh_error local = { 0 };
+	int rc = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (r.path) {
+		if (!r.type)
+			rc = LH_FAIL(&local, -EINVAL, "no RequestType");
+		else
+			rc = qemu_realise(d, uvm_id, &r, &local);
+		if (rc) {
+			rc = LH_FAIL(err, rc, "UVM '%s': %s %s: %s", uvm_id, r.type ? r.type : "?",
+				     r.path, local.message);
+			goto out;
+		}
+	}
+	/* Every request QEMU carried out goes to the journal; guest requests
+	 * have no agent to go to yet, so they are marked undelivered. */
+	rc = lh_journal_append(d->journal, uvm_id, request,
+			       cJSON_GetObjectItemCaseSensitive(request, "GuestRequest")
+				       ? "undelivered" : NULL, err);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static void qemu_close(struct lh_driver *drv)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+
+	while (d->vms) {
+		struct qemu_vm *vm = d->vms;
+
+		d->vms = vm->next;
+		qemu_vm_free(vm);
+	}
+	lh_journal_close(d->journal);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* QEMU backs each virtio-pmem device with one whole file, so a VPMem
+ * backend that packs several layers into a device cannot be realised. */
+static int qemu_configure(struct lh_driver *drv, const struct lh_vm_needs *needs,
+			  struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+
+	if (d->params.os == LH_OS_LINUX && needs->pmem_devices && needs->pmem_multi_mapping)
+		return LH_FAIL(err, -LH_ECONFIG, "%s: [plugin.vpmem] multi_mapping is on (the "
+			       "default), which driver = qemu cannot realise: QEMU backs each "
+			       "virtio-pmem device with one whole file, so several layers cannot "
+			       "share a device; set multi_mapping = false", d->params.source);
+	return lh_vm_layout_get(&d->params, needs, &d->layout, err);
+}
+
+static int qemu_vm_start(struct lh_driver *drv, const char *uvm_id, struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+
+	return lh_vm_start(&d->params, &d->layout, uvm_id, err);
+}
+
+static int qemu_vm_stop(struct lh_driver *drv, const char *uvm_id, struct lh_error *err)
+{
+	return lh_vm_stop(&((struct qemu_driver *)drv)->params, uvm_id, err);
+}
+
+static int qemu_vm_status(struct lh_driver *drv, const char *uvm_id, cJSON **out,
+			  struct lh_error *err)
+{
+	return lh_vm_status(&((struct qemu_driver *)drv)->params, uvm_id, out, err);
+}
+
+static const struct lh_driver_ops qemu_ops = {
+	.name = "qemu",
+	.modify = qemu_modify,
+	.configure = qemu_configure,
+	.vm_start = qemu_vm_start,
+	.vm_stop = qemu_vm_stop,
+	.vm_status = qemu_vm_status,
+	.close = qemu_close,
+};
+
+int lh_qemu_driver_open(const struct lh_driver_params *params, struct lh_driver **out,
+			struct lh_error *err)
+{
+	struct qemu_driver *d;
+	int rc;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return LH_FAIL(err, -ENOMEM, "qemu driver: out of memory");
+	rc = lh_journal_open(params->journal_path, params->journal_fsync, &d->journal, err);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	d->params = *params;
+	d->base.ops = &qemu_ops;
+	*out = &d->base;
+	return 0;
+}

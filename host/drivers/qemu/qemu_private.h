@@ -1,0 +1,90 @@
+/*
+ * driver_qemu_private.h - what the QEMU driver's files share: the VM the
+ * driver is connected to, and the QMP helpers its device kinds use.
+ */
+#ifndef LH_QEMU_PRIVATE_H
+#define LH_QEMU_PRIVATE_H
+
+#include "qemu.h"
+#include "qmp.h"
+#include "vm.h"
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#define QEMU_EVENT_TIMEOUT_MS 5000
+#define QEMU_DAEMON_WAIT_MS 5000
+#define QEMU_SHARE_NAME_MAX 64
+
+struct qemu_pmem {
+	bool present;  /* a device is plugged in rp<N> */
+	bool removed;  /* released, but QEMU cannot unplug it: until next start */
+	char *path;
+};
+
+struct qemu_share {
+	char *name;    /* NULL: the port is free */
+	char *path;
+	char *socket;
+	pid_t pid;           /* its virtiofsd */
+	uint64_t pid_start;  /* and that process's start time (vm.h) */
+	bool read_only;
+};
+
+/* One running UVM the driver is connected to. */
+struct qemu_vm {
+	struct qemu_vm *next;
+	char *uvm_id;
+	char *record_path;
+	cJSON *record;  /* as on disk; "driver" and "daemons" rewritten on save */
+	struct lh_qmp *qmp;
+	pid_t pid;
+	uint64_t pid_start; /* QEMU's start time (vm.h) */
+	bool gone;      /* QEMU exited under us */
+	int controllers, luns, pmem_devices, share_ports;
+	struct qemu_pmem *pmem;     /* [pmem_devices] */
+	struct qemu_share *shares;  /* [share_ports], index j is port pmem_devices + j */
+};
+
+struct qemu_driver {
+	struct lh_driver base;
+	/* One lock for everything: a QMP client carries one conversation. */
+	pthread_mutex_t lock;
+	struct lh_driver_params params; /* its strings borrowed: they outlive the driver */
+	struct lh_vm_layout layout;     /* from the backends' needs (configure) */
+	struct lh_journal *journal;
+	struct qemu_vm *vms;
+};
+
+/* What one request is about, parsed once. */
+struct qemu_request {
+	const char *type;  /* RequestType */
+	const char *path;  /* ResourcePath, "" for guest-only */
+	const cJSON *settings;
+};
+
+/* Run one QMP command (args consumed; *ret, if asked, is the caller's),
+ * turning a dead connection into "QEMU (pid N) of UVM 'u' exited". */
+int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
+		 struct lh_error *err);
+/* A command whose only argument is one string ("node-name", "id"). */
+int lh_qemu_exec1(struct qemu_vm *vm, const char *command, const char *key, const char *value,
+		  struct lh_error *err);
+/* device_del, then wait for DEVICE_DELETED; a device not there counts as
+ * removed. err may be NULL. */
+int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err);
+/* Rewrite the VM record with the driver's devices and daemons. */
+int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err);
+
+bool lh_qemu_bool(const cJSON *obj, const char *key);
+/* The string member key of obj, or NULL. */
+const char *lh_qemu_string(const cJSON *obj, const char *key);
+
+/* Shares (driver_qemu_share.c): an Add, Remove or Update of the VSMB share
+ * collection, realised as virtio-fs devices with one virtiofsd each. */
+int lh_qemu_share_request(struct qemu_driver *d, struct qemu_vm *vm,
+			  const struct qemu_request *r, struct lh_error *err);
+/* Forget a share slot (the daemon must be gone). */
+void lh_qemu_share_clear(struct qemu_share *s);
+
+#endif

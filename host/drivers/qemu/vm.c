@@ -1,0 +1,511 @@
+/* vm.c - see vm.h. */
+#include "vm.h"
+
+#include "clock.h"
+#include "durable.h"
+#include "proc.h"
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GIB (1024ull * 1024 * 1024)
+/* Root ports start at this pcie.0 slot, eight functions a slot. */
+#define VM_PORT_FIRST_SLOT 0x08
+#define VM_STOP_WAIT_MS 10000
+
+int lh_vm_layout_get(const struct lh_driver_params *params, const struct lh_vm_needs *needs,
+		     struct lh_vm_layout *out, struct lh_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->scsi_controllers = (int)needs->scsi_controllers;
+	out->luns_per_controller = (int)needs->scsi_luns_per_controller;
+	if (params->os == LH_OS_LINUX) {
+		out->pmem_devices = (int)needs->pmem_devices;
+		out->pmem_max_bytes = needs->pmem_max_bytes;
+	}
+	if (out->scsi_controllers > LH_VM_MAX_SCSI_CONTROLLERS ||
+	    out->luns_per_controller > LH_VM_MAX_LUNS || out->pmem_devices > LH_VM_MAX_PMEM)
+		return LH_FAIL(err, -LH_ECONFIG, "%s: the backends ask for %d SCSI controllers x %d "
+			       "LUNs and %d VPMem devices; a QEMU VM takes at most %d x %d and %d",
+			       params->source, out->scsi_controllers, out->luns_per_controller,
+			       out->pmem_devices, LH_VM_MAX_SCSI_CONTROLLERS, LH_VM_MAX_LUNS,
+			       LH_VM_MAX_PMEM);
+	out->share_ports = LH_VM_SHARE_PORTS;
+	out->memory_bytes = params->vm.memory_bytes;
+	return 0;
+}
+
+char *lh_vm_record_path(const struct lh_driver_params *params, const char *uvm_id)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%s.vm", params->run_dir, uvm_id) < 0)
+		return NULL;
+	return path;
+}
+
+int lh_vm_record_load(const char *path, cJSON **out, struct lh_error *err)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	*out = NULL;
+	if (fd < 0)
+		return LH_FAIL(err, -errno, errno == ENOENT ? "%s: no VM record: the VM is not "
+			       "started (layerhost vm start)" : "%s: %s", path, strerror(errno));
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 > cap) {
+			char *grown = realloc(text, cap = cap * 2 + 8192);
+
+			if (!grown) {
+				rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			text = grown;
+		}
+		n = read(fd, text + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*out = cJSON_Parse(text);
+	if (!cJSON_IsObject(*out) || !cJSON_IsNumber(cJSON_GetObjectItem(*out, "pid")) ||
+	    !cJSON_IsString(cJSON_GetObjectItem(*out, "qmp"))) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = LH_FAIL(err, -LH_ECORRUPT, "%s: not a VM record", path);
+	}
+out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
+int lh_vm_record_save(const char *path, const cJSON *record, struct lh_error *err)
+{
+	char *text = cJSON_PrintUnformatted(record), *tmp = NULL;
+	int fd = -1, rc = 0;
+
+	if (!text || asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+		tmp = NULL;
+		rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = LH_FAIL(err, -errno, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = lh_write_all(fd, text, strlen(text));
+	if (rc) {
+		rc = LH_FAIL(err, rc, "%s: %s", tmp, strerror(-rc));
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		fd = -1;
+		rc = LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(text);
+	return rc;
+}
+
+/* argv for the machine: a NULL-terminated array of malloc'd strings. */
+struct vm_argv {
+	char **v;
+	size_t n, cap;
+};
+
+static int vm_arg(struct vm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int vm_arg(struct vm_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		char **grown = realloc(a->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		a->v = grown;
+		a->cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+static void vm_argv_free(struct vm_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+struct vm_paths {
+	char *record, *qmp, *control, *log, *pidfile;
+};
+
+static int vm_paths_get(const struct lh_driver_params *params, const char *id,
+			struct vm_paths *p)
+{
+	const char *dir = params->run_dir;
+
+	memset(p, 0, sizeof(*p));
+	p->record = lh_vm_record_path(params, id);
+	if (asprintf(&p->qmp, "%s/%s.qmp", dir, id) < 0)
+		p->qmp = NULL;
+	if (asprintf(&p->control, "%s/%s.control", dir, id) < 0)
+		p->control = NULL;
+	if (asprintf(&p->log, "%s/%s.log", dir, id) < 0)
+		p->log = NULL;
+	if (asprintf(&p->pidfile, "%s/%s.pid", dir, id) < 0)
+		p->pidfile = NULL;
+	return p->record && p->qmp && p->control && p->log && p->pidfile ? 0 : -ENOMEM;
+}
+
+static void vm_paths_free(struct vm_paths *p)
+{
+	free(p->record);
+	free(p->qmp);
+	free(p->control);
+	free(p->log);
+	free(p->pidfile);
+}
+
+static int vm_build_argv(const struct lh_driver_params *params, const struct lh_vm_layout *l,
+			 const struct vm_paths *p, struct vm_argv *a)
+{
+	int ports = l->pmem_devices + l->share_ports, rc = 0;
+	/* Each pmem device gets its own 1 GiB-aligned window of device memory. */
+	uint64_t maxmem = l->memory_bytes +
+			  (uint64_t)l->pmem_devices * ((l->pmem_max_bytes + GIB - 1) / GIB * GIB);
+
+	rc |= vm_arg(a, "%s", params->vm.emulator);
+	rc |= vm_arg(a, "-machine") | vm_arg(a, "q35,accel=kvm:tcg");
+	rc |= vm_arg(a, "-nodefaults") | vm_arg(a, "-display") | vm_arg(a, "none");
+	rc |= vm_arg(a, "-S") | vm_arg(a, "-daemonize");
+	rc |= vm_arg(a, "-pidfile") | vm_arg(a, "%s", p->pidfile);
+	rc |= vm_arg(a, "-m");
+	if (l->pmem_devices)
+		rc |= vm_arg(a, "%lluM,slots=%d,maxmem=%lluM",
+			     (unsigned long long)(l->memory_bytes >> 20), l->pmem_devices,
+			     (unsigned long long)(maxmem >> 20));
+	else
+		rc |= vm_arg(a, "%lluM", (unsigned long long)(l->memory_bytes >> 20));
+	rc |= vm_arg(a, "-global") | vm_arg(a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+	/* virtio-fs needs guest memory the daemon can map. */
+	if (l->share_ports)
+		rc |= vm_arg(a, "-object") |
+		      vm_arg(a, "memory-backend-memfd,id=mem,size=%lluM,share=on",
+			     (unsigned long long)(l->memory_bytes >> 20)) |
+		      vm_arg(a, "-numa") | vm_arg(a, "node,memdev=mem");
+	for (int c = 0; c < l->scsi_controllers; c++)
+		rc |= vm_arg(a, "-device") |
+		      vm_arg(a, "virtio-scsi-pci,id=scsi%d,bus=pcie.0,addr=0x%x", c, 2 + c);
+	for (int k = 0; k < ports; k++)
+		rc |= vm_arg(a, "-device") |
+		      vm_arg(a, "pcie-root-port,id=rp%d,chassis=%d,bus=pcie.0,addr=0x%x.%d%s", k,
+			     k + 1, VM_PORT_FIRST_SLOT + k / 8, k % 8,
+			     k % 8 == 0 ? ",multifunction=on" : "");
+	/* A QMP monitor serves one client at a time: the driver's socket and
+	 * a control socket for status, stop and tests. */
+	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->qmp);
+	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->control);
+	return rc ? -ENOMEM : 0;
+}
+
+/* The last line QEMU wrote to its log, for an error message. */
+static void vm_log_tail(const char *log, char *buf, size_t cap)
+{
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+	char *end, *line;
+
+	buf[0] = '\0';
+	if (fd >= 0) {
+		off_t size = lseek(fd, 0, SEEK_END);
+		off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
+
+		n = pread(fd, buf, cap - 1, from);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(buf, cap, "(no output)");
+		return;
+	}
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf && end[-1] == '\n')
+		*--end = '\0';
+	line = strrchr(buf, '\n');
+	if (line)
+		memmove(buf, line + 1, strlen(line + 1) + 1);
+}
+
+static int vm_read_pidfile(const char *path, pid_t *pid)
+{
+	char buf[32] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	*pid = n > 0 ? (pid_t)atoi(buf) : 0;
+	return *pid > 0 ? 0 : -EINVAL;
+}
+
+
+static int vm_spawn(char **argv, const char *log, int *status)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(child, status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static cJSON *vm_record_new(const char *id, pid_t pid, uint64_t start, const struct vm_paths *p,
+			    const struct lh_vm_layout *l)
+{
+	cJSON *rec = cJSON_CreateObject(), *layout;
+
+	if (!rec || !cJSON_AddStringToObject(rec, "uvm", id) ||
+	    !cJSON_AddNumberToObject(rec, "pid", pid) ||
+	    !cJSON_AddNumberToObject(rec, "pid_start", (double)start) ||
+	    !cJSON_AddStringToObject(rec, "qmp", p->qmp) ||
+	    !cJSON_AddStringToObject(rec, "control", p->control) ||
+	    !cJSON_AddStringToObject(rec, "log", p->log) ||
+	    !(layout = cJSON_AddObjectToObject(rec, "layout")) ||
+	    !cJSON_AddNumberToObject(layout, "scsi_controllers", l->scsi_controllers) ||
+	    !cJSON_AddNumberToObject(layout, "luns_per_controller", l->luns_per_controller) ||
+	    !cJSON_AddNumberToObject(layout, "pmem_devices", l->pmem_devices) ||
+	    !cJSON_AddNumberToObject(layout, "share_ports", l->share_ports) ||
+	    !cJSON_AddArrayToObject(rec, "daemons") || !cJSON_AddObjectToObject(rec, "driver")) {
+		cJSON_Delete(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout *layout,
+		const char *id, struct lh_error *err)
+{
+	struct vm_argv argv = { 0 };
+	struct vm_paths p;
+	struct lh_qmp *qmp = NULL;
+	cJSON *rec = NULL;
+	pid_t pid = 0, old_pid;
+	uint64_t start = 0, old_start;
+	int rc, status;
+
+	rc = vm_paths_get(params, id, &p);
+	if (rc) {
+		rc = LH_FAIL(err, rc, "vm start: out of memory");
+		goto out;
+	}
+	if (mkdir(params->run_dir, 0755) < 0 && errno != EEXIST) {
+		rc = LH_FAIL(err, -errno, "%s: cannot create run folder: %s", params->run_dir,
+			     strerror(errno));
+		goto out;
+	}
+	if (lh_vm_record_load(p.record, &rec, NULL) == 0 &&
+	    lh_proc_read(rec, &old_pid, &old_start) && lh_proc_alive(old_pid, old_start)) {
+		rc = LH_FAIL(err, -EEXIST, "UVM '%s' is already running (pid %d, %s)", id,
+			     (int)old_pid, p.record);
+		goto out;
+	}
+	cJSON_Delete(rec);
+	rec = NULL;
+	unlink(p.qmp);
+	unlink(p.pidfile);
+	unlink(p.control);
+	rc = vm_build_argv(params, layout, &p, &argv);
+	if (!rc)
+		rc = vm_spawn(argv.v, p.log, &status);
+	if (rc) {
+		rc = LH_FAIL(err, rc, "UVM '%s': cannot start %s: %s", id, params->vm.emulator,
+			     strerror(-rc));
+		goto out;
+	}
+	/* With -daemonize the parent exits once the machine is built, so its
+	 * status is the verdict and the QMP socket exists by now. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || vm_read_pidfile(p.pidfile, &pid)) {
+		char tail[512];
+
+		vm_log_tail(p.log, tail, sizeof(tail));
+		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': %s failed to start: %s (see %s)", id,
+			     params->vm.emulator, tail, p.log);
+		goto out;
+	}
+	start = lh_proc_start(pid);
+	rc = lh_qmp_connect(p.control, LH_QMP_TIMEOUT_MS, &qmp, err);
+	if (rc)
+		goto kill;
+	rec = vm_record_new(id, pid, start, &p, layout);
+	rc = rec ? lh_vm_record_save(p.record, rec, err)
+		 : LH_FAIL(err, -ENOMEM, "vm start: out of memory");
+	if (rc)
+		goto kill;
+	goto out;
+kill:
+	/* Nothing half done: no record, so no VM either. */
+	kill(pid, SIGKILL);
+	lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS);
+	unlink(p.qmp);
+	unlink(p.control);
+out:
+	lh_qmp_close(qmp);
+	cJSON_Delete(rec);
+	vm_argv_free(&argv);
+	vm_paths_free(&p);
+	return rc;
+}
+
+/* End a helper daemon the record lists, if it is still that process. */
+static void vm_end_daemon(const cJSON *item)
+{
+	uint64_t start;
+	pid_t pid;
+
+	if (lh_proc_read(item, &pid, &start))
+		lh_proc_end(pid, start, 2000);
+}
+
+int lh_vm_stop(const struct lh_driver_params *params, const char *uvm_id, struct lh_error *err)
+{
+	struct vm_paths p;
+	struct lh_qmp *qmp = NULL;
+	cJSON *rec = NULL, *daemon;
+	uint64_t start;
+	pid_t pid;
+	int rc;
+
+	rc = vm_paths_get(params, uvm_id, &p);
+	if (rc) {
+		rc = LH_FAIL(err, rc, "vm stop: out of memory");
+		goto out;
+	}
+	rc = lh_vm_record_load(p.record, &rec, err);
+	if (rc)
+		goto out;
+	if (lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)) {
+		if (lh_qmp_connect(p.control, 2000, &qmp, NULL) == 0)
+			lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
+		if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
+			kill(pid, SIGKILL);
+			if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
+				rc = LH_FAIL(err, -ETIMEDOUT, "UVM pid %d does not exit", (int)pid);
+				goto out;
+			}
+		}
+	}
+	cJSON_ArrayForEach(daemon, cJSON_GetObjectItem(rec, "daemons"))
+		vm_end_daemon(daemon);
+	unlink(cJSON_GetObjectItem(rec, "qmp")->valuestring);
+	unlink(p.control);
+	unlink(p.pidfile);
+	if (unlink(p.record) < 0)
+		rc = LH_FAIL(err, -errno, "%s: %s", p.record, strerror(errno));
+out:
+	lh_qmp_close(qmp);
+	cJSON_Delete(rec);
+	vm_paths_free(&p);
+	return rc;
+}
+
+int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSON **out,
+		 struct lh_error *err)
+{
+	char *path = lh_vm_record_path(params, uvm_id);
+	const cJSON *control;
+	struct lh_qmp *qmp = NULL;
+	cJSON *rec = NULL, *status = NULL, *pending, *pmem;
+	bool running;
+	uint64_t start;
+	pid_t pid;
+	int rc;
+
+	*out = NULL;
+	if (!path)
+		return LH_FAIL(err, -ENOMEM, "vm status: out of memory");
+	rc = lh_vm_record_load(path, &rec, err);
+	if (rc)
+		goto out;
+	running = lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start);
+	control = cJSON_GetObjectItem(rec, "control");
+	if (running && cJSON_IsString(control) &&
+	    lh_qmp_connect(control->valuestring, 2000, &qmp, NULL) == 0)
+		lh_qmp_execute(qmp, "query-status", NULL, &status, 2000, NULL);
+	pending = cJSON_CreateArray();
+	pmem = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "driver"), "pmem");
+	for (cJSON *dev = pmem ? pmem->child : NULL; dev && pending; dev = dev->next)
+		if (cJSON_IsTrue(cJSON_GetObjectItem(dev, "removed")))
+			cJSON_AddItemToArray(pending, cJSON_CreateString(dev->string));
+	if (!pending || !cJSON_AddBoolToObject(rec, "running", running) ||
+	    !cJSON_AddItemToObject(rec, "pending_removal", pending)) {
+		cJSON_Delete(pending);
+		rc = LH_FAIL(err, -ENOMEM, "vm status: out of memory");
+		goto out;
+	}
+	if (status)
+		cJSON_AddItemToObject(rec, "status", status);
+	else
+		cJSON_AddNullToObject(rec, "status");
+	status = NULL;
+	*out = rec;
+	rec = NULL;
+out:
+	lh_qmp_close(qmp);
+	cJSON_Delete(status);
+	cJSON_Delete(rec);
+	free(path);
+	return rc;
+}
