@@ -2,12 +2,14 @@
 #include "commands.h"
 
 #include "clone.h"
+#include "durable.h"
+#include "error.h"
+#include "host_state.h"
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "report.h"
 #include "session.h"
-#include "host_state.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -110,15 +112,22 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 	if (code)
 		return code;
 	/* Take the ids first: unmounting changes the list. */
-	pthread_mutex_lock(&s.host->pipeline->lock);
-	count = all ? s.host->pipeline->n : (size_t)n;
-	ids = calloc(count ? count : 1, sizeof(*ids));
-	for (size_t i = 0; ids && i < count; i++)
-		ids[i] = strdup(all ? s.host->pipeline->containers[i]->id : names[i]);
-	pthread_mutex_unlock(&s.host->pipeline->lock);
-	if (!ids) {
-		fprintf(stderr, "layerhost: out of memory\n");
-		return lh_session_close(&s, false, LH_EXIT_FAILED);
+	if (all) {
+		struct lh_error err = { 0 };
+
+		if (lh_pipeline_ids(s.host, &ids, &count, &err)) {
+			lh_report_error(&err);
+			return lh_session_close(&s, false, LH_EXIT_FAILED);
+		}
+	} else {
+		count = (size_t)n;
+		ids = calloc(count + 1, sizeof(*ids));
+		for (size_t i = 0; ids && i < count; i++)
+			ids[i] = strdup(names[i]);
+		if (!ids) {
+			fprintf(stderr, "layerhost: out of memory\n");
+			return lh_session_close(&s, false, LH_EXIT_FAILED);
+		}
 	}
 	/* Newest first, so shared scratches go after the containers on them. */
 	for (size_t i = count; i-- > 0;) {
@@ -266,13 +275,12 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	if (template_name) {
 		rc = template_path(s.cfg, template_name, path, true);
 		if (rc == 0) {
-			free(s.host->template_name);
-			s.host->template_name = strdup(template_name);
-			s.host->uvm.is_template = true;
-			rc = lh_state_save(s.host, path, &err);
+			rc = lh_host_mark_template(s.host, template_name, &err);
+			if (rc == 0)
+				rc = lh_state_save(s.host, path, &err);
 		} else {
 			LH_FAIL(&err, rc, "%s: cannot make the templates folder: %s",
-				s.cfg->state_path, strerror(-rc));
+				s.cfg->state_path, lh_strerror(rc));
 		}
 		if (rc) {
 			lh_report_error(&err);
@@ -298,7 +306,6 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	struct lh_session s;
 	cJSON *document = NULL;
 	char *text = NULL;
-	FILE *f;
 	int code;
 
 	if (!lh_container_id_valid(new_id) || !lh_container_id_valid(template_name)) {
@@ -352,9 +359,13 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	if (lh_state_save(clone, state_file, &err))
 		goto out;
 	text = cJSON_Print(document);
-	f = text ? fopen(doc_file, "w") : NULL;
-	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0) {
-		LH_FAIL(&err, -EIO, "%s: cannot write the compute-system document", doc_file);
+	if (!text) {
+		LH_FAIL(&err, -ENOMEM, "%s: out of memory", doc_file);
+		unlink(state_file);
+		goto out;
+	}
+	if (lh_file_replace(doc_file, text, strlen(text), 0644, LH_REPLACE_DURABLE,
+			    "the compute-system document", &err)) {
 		unlink(state_file);
 		goto out;
 	}

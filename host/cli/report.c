@@ -1,6 +1,8 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include "backend_calls.h"
+
 #include <stdlib.h>
 
 static void add_string(cJSON *obj, const char *key, const char *value)
@@ -56,6 +58,13 @@ static int report_visit(void *arg, const struct lh_attachment_info *info)
 	return 0;
 }
 
+static int report_records(void *arg, struct lh_mounted *const *records, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arg, lh_report_container(records[i]));
+	return 0;
+}
+
 cJSON *lh_report_status(struct lh_host *host)
 {
 	cJSON *o = cJSON_CreateObject(), *uvm, *backends, *containers;
@@ -63,7 +72,7 @@ cJSON *lh_report_status(struct lh_host *host)
 	uvm = cJSON_AddObjectToObject(o, "uvm");
 	add_string(uvm, "id", host->uvm.id);
 	add_string(uvm, "os", lh_os_name(host->uvm.os));
-	add_string(uvm, "driver", host->driver->ops->name);
+	add_string(uvm, "driver", lh_host_driver_name(host));
 	cJSON_AddNumberToObject(uvm, "mount_counter", (double)atomic_load(&host->mount_counter));
 	if (host->template_name)
 		add_string(uvm, "template", host->template_name);
@@ -77,15 +86,11 @@ cJSON *lh_report_status(struct lh_host *host)
 		add_string(b, "name", inst->name);
 		add_string(b, "file", inst->plugin ? inst->plugin->path : "(linked in)");
 		list = cJSON_AddArrayToObject(b, "attachments");
-		if (inst->ops->list)
-			inst->ops->list(inst->priv, report_visit, list);
+		lh_backend_list(inst, report_visit, list);
 		cJSON_AddItemToArray(backends, b);
 	}
 	containers = cJSON_AddArrayToObject(o, "containers");
-	pthread_mutex_lock(&host->pipeline->lock);
-	for (size_t i = 0; i < host->pipeline->n; i++)
-		cJSON_AddItemToArray(containers, lh_report_container(host->pipeline->containers[i]));
-	pthread_mutex_unlock(&host->pipeline->lock);
+	lh_pipeline_with_records(host, report_records, containers);
 	return o;
 }
 

@@ -14,8 +14,10 @@
  */
 #include "clone.h"
 
+#include "backend_calls.h"
 #include "document.h"
 #include "durable.h"
+#include "error.h"
 #include "pipeline.h"
 
 #include <errno.h>
@@ -160,7 +162,7 @@ static int clone_undo_prepare(struct clone_undo *undo, const char *scratch_dir,
 		rc = clone_names_read(undo->scratch, &undo->before_scratch);
 	if (rc)
 		return LH_FAIL(err, rc, "%s: cannot list the clone's scratch folder: %s", scratch_dir,
-			       strerror(-rc));
+			       lh_strerror(rc));
 	rc = clone_make_scratch(undo, err);
 	for (size_t i = undo->n_created; rc && i-- > 0;)
 		rmdir(undo->created[i]);
@@ -204,10 +206,10 @@ static int clone_for_each_copy(struct lh_instance *tmpl, struct lh_instance *cop
 	struct clone_paths t = { 0 }, c = { 0 };
 	int rc;
 
-	if (!tmpl->ops->list || !copy->ops->list)
+	if (!lh_backend_can_list(tmpl) || !lh_backend_can_list(copy))
 		return -ENOSYS;
-	tmpl->ops->list(tmpl->priv, clone_paths_visit, &t);
-	copy->ops->list(copy->priv, clone_paths_visit, &c);
+	lh_backend_list(tmpl, clone_paths_visit, &t);
+	lh_backend_list(copy, clone_paths_visit, &c);
 	rc = t.rc ? t.rc : c.rc;
 	for (size_t i = 0; rc == 0 && i < c.paths.n; i++)
 		if (!clone_names_has(&t.paths, c.paths.names[i]))
@@ -263,7 +265,7 @@ static int clone_sync_copy(void *arg, const char *path)
 	}
 	if (rc)
 		LH_FAIL(err, rc, "%s: cannot flush the clone's copy to disk: %s", path,
-			strerror(-rc));
+			lh_strerror(rc));
 	return rc;
 }
 
@@ -300,7 +302,7 @@ static int clone_sync_copies(struct lh_host *tmpl, struct lh_instance **pairs,
 			rc = clone_sync_filesystem(scratch_dir, err);
 		else if (rc && !(err && err->code))
 			rc = LH_FAIL(err, rc, "backend %s: cannot list the clone's copies: %s",
-				     pairs[i]->name, strerror(-rc));
+				     pairs[i]->name, lh_strerror(rc));
 	}
 	return rc;
 }
@@ -366,27 +368,38 @@ static struct lh_mounted *clone_mounted(const struct lh_mounted *src)
 
 /* The template's container records, handles as they are: each backend
  * keeps its handles across clone. */
-static int clone_records(struct lh_host *tmpl, struct lh_host *clone, struct lh_error *err)
+struct clone_copying {
+	struct lh_host *tmpl, *clone;
+	struct lh_error *err;
+};
+
+static int clone_copy_records(void *arg, struct lh_mounted *const *records, size_t n)
 {
-	struct lh_pipeline_state *ps = tmpl->pipeline;
+	struct clone_copying *c = arg;
 	int rc = 0;
 
-	pthread_mutex_lock(&ps->lock);
-	for (size_t i = 0; rc == 0 && i < ps->n; i++) {
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct lh_mounted *m;
 
-		if (ps->containers[i]->busy) {
-			rc = LH_FAIL(err, -EBUSY, "container %s is being mounted or unmounted on "
-				     "template UVM %s", ps->containers[i]->id, tmpl->uvm_id);
+		if (records[i]->busy) {
+			rc = LH_FAIL(c->err, -EBUSY, "container %s is being mounted or unmounted on "
+				     "template UVM %s", records[i]->id, c->tmpl->uvm_id);
 			break;
 		}
-		m = clone_mounted(ps->containers[i]);
-		rc = m ? lh_pipeline_adopt(clone, m, err) : LH_FAIL(err, -ENOMEM, "out of memory");
+		m = clone_mounted(records[i]);
+		rc = m ? lh_pipeline_adopt(c->clone, m, c->err)
+		       : LH_FAIL(c->err, -ENOMEM, "out of memory");
 		if (rc)
 			lh_mounted_free(m);
 	}
-	pthread_mutex_unlock(&ps->lock);
 	return rc;
+}
+
+static int clone_records(struct lh_host *tmpl, struct lh_host *clone, struct lh_error *err)
+{
+	struct clone_copying c = { tmpl, clone, err };
+
+	return lh_pipeline_with_records(tmpl, clone_copy_records, &c);
 }
 
 /* ---- backends ------------------------------------------------------------ */
@@ -398,28 +411,32 @@ static int clone_count_visit(void *arg, const struct lh_attachment_info *info)
 	return 0;
 }
 
-/* Whether a backend holds anything: what it lists, or what a record says
- * it holds (for a backend with no list slot). */
-static bool clone_backend_holds(struct lh_host *tmpl, struct lh_instance *inst)
+/* Whether a record holds anything of the backend arg names. */
+static int clone_records_hold(void *arg, struct lh_mounted *const *records, size_t n)
 {
-	struct lh_pipeline_state *ps = tmpl->pipeline;
-	size_t n = 0;
+	const char *backend = ((const struct lh_instance *)arg)->name;
 
-	if (inst->ops->list)
-		inst->ops->list(inst->priv, clone_count_visit, &n);
-	pthread_mutex_lock(&ps->lock);
-	for (size_t i = 0; n == 0 && i < ps->n; i++) {
-		const struct lh_mounted *m = ps->containers[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct lh_mounted *m = records[i];
 
 		for (size_t j = 0; j <= m->n_layers; j++) {
 			const struct lh_attached *a = j < m->n_layers ? &m->layers[j] : &m->scratch;
 
-			if (a->backend && strcmp(a->backend, inst->name) == 0)
-				n++;
+			if (a->backend && strcmp(a->backend, backend) == 0)
+				return 1;
 		}
 	}
-	pthread_mutex_unlock(&ps->lock);
-	return n != 0;
+	return 0;
+}
+
+/* Whether a backend holds anything: what it lists, or what a record says
+ * it holds (for a backend with no list slot). */
+static bool clone_backend_holds(struct lh_host *tmpl, struct lh_instance *inst)
+{
+	size_t n = 0;
+
+	lh_backend_list(inst, clone_count_visit, &n);
+	return n != 0 || lh_pipeline_with_records(tmpl, clone_records_hold, inst);
 }
 
 /*
@@ -436,7 +453,7 @@ static int clone_backends(struct lh_host *tmpl, struct lh_host *clone, const cha
 		struct lh_instance *t = tmpl->instances[i], *c = lh_host_instance(clone, t->name);
 
 		pairs[i] = NULL;
-		if (!t->ops->clone) {
+		if (!lh_backend_can_clone(t)) {
 			if (clone_backend_holds(tmpl, t))
 				rc = LH_FAIL(err, -LH_EUNSUPPORTED, "clone is not supported by %s: "
 					     "template UVM %s holds attachments of it", t->name,
@@ -446,9 +463,9 @@ static int clone_backends(struct lh_host *tmpl, struct lh_host *clone, const cha
 		if (!c)
 			rc = lh_host_open_instance_like(clone, t, &c, err);
 		if (rc == 0)
-			rc = t->ops->clone(t->priv, c->priv, &req, err);
+			rc = lh_backend_clone(t, c, &req, err);
 		if (rc && !(err && err->code))
-			LH_FAIL(err, rc, "backend %s: clone failed: %s", t->name, strerror(-rc));
+			LH_FAIL(err, rc, "backend %s: clone failed: %s", t->name, lh_strerror(rc));
 		if (rc == 0) {
 			pairs[i] = c;
 			*done = i + 1;
@@ -505,6 +522,7 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	struct lh_instance **pairs = NULL;
 	struct clone_undo undo = { 0 };
 	struct lh_host *clone = NULL;
+	struct lh_uvm_identity identity;
 	size_t done = 0;
 	int rc;
 
@@ -520,12 +538,11 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	rc = lh_host_open(template_host->cfg, driver, new_id, &clone, err);
 	if (rc)
 		goto undo;
-	clone->uvm.physically_backed = template_host->uvm.physically_backed;
-	clone->uvm.no_direct_map = template_host->uvm.no_direct_map;
-	clone->uvm.is_template = false;
-	clone->uvm.is_clone = true;
-	/* The guest's memory is the template's: its mount ids are taken. */
-	atomic_store(&clone->mount_counter, atomic_load(&template_host->mount_counter));
+	/* The guest's memory is the template's: so are its mount ids. */
+	lh_host_identity(template_host, &identity);
+	identity.is_template = false;
+	identity.is_clone = true;
+	lh_host_set_identity(clone, &identity, NULL);
 	pairs = calloc(template_host->n_instances + 1, sizeof(*pairs));
 	rc = pairs ? clone_document_new(clone, err) : LH_FAIL(err, -ENOMEM, "out of memory");
 	if (rc == 0)

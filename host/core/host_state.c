@@ -2,6 +2,7 @@
 #include "host_state.h"
 
 #include "backend_calls.h"
+#include "error.h"
 #include "pipeline.h"
 
 #include <errno.h>
@@ -182,7 +183,7 @@ static int state_decode_backends(struct lh_host *host, const struct lh_state_ima
 				     lh_gob_remaining(&dec), dec.origin + dec.pos);
 		if (rc)
 			LH_FAIL(err, rc, "%s: backend %s: %s", name, b->name,
-				inner.message[0] ? inner.message : strerror(-rc));
+				inner.message[0] ? inner.message : lh_strerror(rc));
 	}
 	return rc;
 }

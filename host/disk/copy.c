@@ -1,6 +1,8 @@
 /* copy.c - see copy.h. */
 #include "copy.h"
 
+#include "error.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -163,7 +165,7 @@ int lh_copy_file(const char *src, const char *dst, unsigned allow, enum lh_copy_
 	if (rc) {
 		unlink(dst);
 		return LH_FAIL(err, rc, "copy %s -> %s failed (%s): %s", src, dst, step,
-			       strerror(-rc));
+			       lh_strerror(rc));
 	}
 	if (used)
 		*used = method;

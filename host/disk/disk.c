@@ -1,5 +1,6 @@
 /* disk.c - see disk.h. */
 #include "disk.h"
+#include "error.h"
 #include "vhdx.h"
 
 #include <errno.h>
@@ -184,7 +185,7 @@ int lh_vhd_append_footer(const char *path, struct lh_error *err)
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (rc)
-		LH_FAIL(err, rc, "%s: cannot write the VHD footer: %s", path, strerror(-rc));
+		LH_FAIL(err, rc, "%s: cannot write the VHD footer: %s", path, lh_strerror(rc));
 out:
 	close(fd);
 	return rc;
@@ -208,7 +209,7 @@ int lh_vhd_create_fixed(const char *path, uint64_t data_size, struct lh_error *e
 	close(fd);
 	if (rc) {
 		unlink(path);
-		LH_FAIL(err, rc, "%s: cannot write: %s", path, strerror(-rc));
+		LH_FAIL(err, rc, "%s: cannot write: %s", path, lh_strerror(rc));
 	}
 	return rc;
 }
@@ -248,7 +249,7 @@ static int probe_vhd(int fd, const char *path, uint64_t file_size, const uint8_t
 	rc = read_exact_at(fd, footer, sizeof(footer), (off_t)(file_size - LH_VHD_FOOTER_SIZE));
 	if (rc)
 		return LH_FAIL(err, -LH_EBADDISK, "%s: cannot read the VHD footer: %s", path,
-			       strerror(-rc));
+			       lh_strerror(rc));
 	if (memcmp(footer, VHD_COOKIE, 8) != 0 && memcmp(head, VHD_COOKIE, 8) == 0)
 		return LH_FAIL(err, -LH_EBADDISK,
 			       "%s: VHD footer copy at the start but no footer at the end "
@@ -304,7 +305,7 @@ int lh_disk_probe(const char *path, struct lh_disk_info *info, struct lh_error *
 		rc = -errno;
 		if (rc == -ENOENT)
 			return LH_FAIL(err, rc, "%s: no such disk file", path);
-		return LH_FAIL(err, rc, "%s: cannot open: %s", path, strerror(-rc));
+		return LH_FAIL(err, rc, "%s: cannot open: %s", path, lh_strerror(rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = LH_FAIL(err, -errno, "%s: cannot stat: %s", path, strerror(errno));

@@ -1,6 +1,8 @@
 /* vhdx.c - see vhdx.h. */
 #include "vhdx.h"
 
+#include "error.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -109,7 +111,7 @@ static int vhdx_read(const struct lh_vhdx_reader *r, const char *path, uint64_t 
 	rc = r->read(r->ctx, off, buf, len);
 	if (rc)
 		return LH_FAIL(err, rc, "%s: cannot read the VHDX %s: %s", path, what,
-			       strerror(-rc));
+			       lh_strerror(rc));
 	return 0;
 }
 

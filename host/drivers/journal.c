@@ -3,6 +3,7 @@
 #include "driver.h"
 
 #include "durable.h"
+#include "error.h"
 #include "log.h"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ int lh_journal_append(struct lh_journal *j, const char *uvm_id, const cJSON *req
 	rc = lh_write_all(j->fd, line, len);
 	if (rc) {
 		rc = LH_FAIL(err, rc, "%s: cannot append request %llu: %s", j->path,
-			     (unsigned long long)(j->seq + 1), strerror(-rc));
+			     (unsigned long long)(j->seq + 1), lh_strerror(rc));
 		goto out;
 	}
 	if (j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0) {

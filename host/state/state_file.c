@@ -70,7 +70,7 @@ int lh_state_file_write(const char *path, const void *data, size_t len, struct l
 	/* A command killed while saving leaves its temp file behind; this
 	 * save holds the lock, so no other writer is at work. */
 	lh_file_remove_stale_temps(path);
-	return lh_file_replace(path, data, len, 0600, "the state", err);
+	return lh_file_replace(path, data, len, 0600, LH_REPLACE_DURABLE, "the state", err);
 }
 
 /* ---- the lock ------------------------------------------------------------ */

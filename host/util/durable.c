@@ -1,6 +1,8 @@
 /* durable.c - see durable.h. */
 #include "durable.h"
 
+#include "error.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +84,7 @@ void lh_file_remove_stale_temps(const char *path)
 }
 
 int lh_file_replace(const char *path, const void *data, size_t len, mode_t mode,
-		    const char *what, struct lh_error *err)
+		    unsigned flags, const char *what, struct lh_error *err)
 {
 	char tmp[PATH_MAX];
 	const char *step = "create";
@@ -101,7 +103,7 @@ int lh_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	rc = lh_write_all(fd, data, len);
 	if (rc == 0 && fchmod(fd, mode) < 0)
 		rc = -errno;
-	if (rc == 0) {
+	if (rc == 0 && !(flags & LH_REPLACE_NO_FLUSH)) {
 		step = "fsync";
 		if (fsync(fd) < 0)
 			rc = -errno;
@@ -118,13 +120,15 @@ int lh_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	if (rc)
 		goto fail;
+	if (flags & LH_REPLACE_NO_FLUSH)
+		return 0;
 	rc = lh_fsync_parent(path);
 	if (rc)
 		LH_FAIL(err, rc, "%s: %s written, but its folder could not be synced: %s", path,
-			what, strerror(-rc));
+			what, lh_strerror(rc));
 	return rc;
 fail:
 	if (strcmp(step, "create") != 0)
 		unlink(tmp);
-	return LH_FAIL(err, rc, "%s: cannot save %s (%s): %s", path, what, step, strerror(-rc));
+	return LH_FAIL(err, rc, "%s: cannot save %s (%s): %s", path, what, step, lh_strerror(rc));
 }

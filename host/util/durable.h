@@ -26,15 +26,22 @@ int lh_fsync_file(const char *path);
  * -errno. */
 int lh_fsync_parent(const char *path);
 
+enum lh_replace_flags {
+	LH_REPLACE_DURABLE = 0,       /* flushed: survives a crash of the machine */
+	LH_REPLACE_NO_FLUSH = 1u << 0, /* atomic only: for a file that does not
+					* outlive a reboot (a VM's record) */
+};
+
 /*
- * Replace path with data, durably: a temp file beside it ("<path>.tmp.*",
- * created 0600), every byte written, mode set, fsync, rename over path,
- * fsync of the folder. A crash leaves the old file or the new one, never
- * a mix. On failure the temp file is gone and err names the step that
- * failed and `what` the file is ("the state", "the VM record").
+ * Replace path with data: a temp file beside it ("<path>.tmp.*", created
+ * 0600), every byte written, mode set, fsync, rename over path, fsync of
+ * the folder (the flushes left out with LH_REPLACE_NO_FLUSH). Readers see
+ * the old file or the new one, never a mix. On failure the temp file is
+ * gone and err names the step that failed and `what` the file is ("the
+ * state", "the VM record").
  */
 int lh_file_replace(const char *path, const void *data, size_t len, mode_t mode,
-		    const char *what, struct lh_error *err);
+		    unsigned flags, const char *what, struct lh_error *err);
 
 /* Remove the temp files a killed lh_file_replace of path left. Only for a
  * caller that holds the lock under which path is written. */

@@ -270,6 +270,27 @@ static void test_not_started(void)
 	lh_config_free(t.cfg);
 }
 
+/* The VM is sized from the SCSI backend's own options: every
+ * luns_per_controller the plugin accepts (up to 256) is a machine QEMU
+ * starts, and the last LUN of the last controller takes a disk. */
+static void test_largest_scsi_layout(void)
+{
+	struct lh_error err = { 0 };
+	struct vmt t;
+	char req[1024];
+
+	vmt_start(&t, "wide", "[plugin.scsi]\ncontrollers = 4\nluns_per_controller = 256\n");
+	scsi_add_json(req, sizeof(req), 3, 255, disk("w/ro.vhd", false), true);
+	vmt_modify_ok(&t, req);
+	assert_disk(&t, 3, 255, true, "vpc");
+	scsi_add_json(req, sizeof(req), 3, 256, disk("w/ro.vhd", false), true);
+	CU_ASSERT_EQUAL(vmt_modify(&t, req, &err), -LH_ENOLOCATION);
+	ASSERT_MSG_HAS(err, "4 controllers x 256 LUNs");
+	scsi_remove_json(req, sizeof(req), 3, 255);
+	vmt_modify_ok(&t, req);
+	vmt_stop(&t);
+}
+
 static void test_scsi_placement_and_errors(void)
 {
 	struct lh_error err = { 0 };
@@ -679,6 +700,7 @@ int main(void)
 		{ "multi-mapping refused at open", test_multi_mapping_refused },
 		{ "request before vm start", test_not_started },
 		{ "vm start twice, bad binary", test_vm_start_twice_and_bad_binary },
+		{ "the largest SCSI layout the plugin takes", test_largest_scsi_layout },
 		{ "scsi placement and errors", test_scsi_placement_and_errors },
 		{ "scsi 4 x 64 filled and emptied", test_scsi_fill_4x64 },
 		{ "lcow mount on vpmem and scsi", test_lcow_mount },

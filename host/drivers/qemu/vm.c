@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "durable.h"
+#include "error.h"
 #include "proc.h"
 #include "qmp.h"
 
@@ -100,36 +101,14 @@ out:
 
 int lh_vm_record_save(const char *path, const cJSON *record, struct lh_error *err)
 {
-	char *text = cJSON_PrintUnformatted(record), *tmp = NULL;
-	int fd = -1, rc = 0;
+	char *text = cJSON_PrintUnformatted(record);
+	int rc;
 
-	if (!text || asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
-		rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = LH_FAIL(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	rc = lh_write_all(fd, text, strlen(text));
-	if (rc) {
-		rc = LH_FAIL(err, rc, "%s: %s", tmp, strerror(-rc));
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		fd = -1;
-		rc = LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
+	if (!text)
+		return LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+	/* Not flushed: a VM does not survive the crash that would lose it. */
+	rc = lh_file_replace(path, text, strlen(text), 0600, LH_REPLACE_NO_FLUSH, "the VM record",
+			     err);
 	free(text);
 	return rc;
 }
@@ -372,7 +351,7 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 		rc = vm_spawn(argv.v, p.log, &status);
 	if (rc) {
 		rc = LH_FAIL(err, rc, "UVM '%s': cannot start %s: %s", id, params->vm.emulator,
-			     strerror(-rc));
+			     lh_strerror(rc));
 		goto out;
 	}
 	/* With -daemonize the parent exits once the machine is built, so its
