@@ -51,6 +51,31 @@ static bool qemu_share_name_ok(const char *name)
  * over itself in a mount namespace private to the daemon, so the guest
  * cannot write through it and nothing is left mounted when it exits.
  */
+/*
+ * Whether a unix socket bound at path accepts connections. virtiofsd binds
+ * its socket before it listens, and takes exactly one connection, so the
+ * socket cannot be probed by connecting: /proc/net/unix shows a listening
+ * socket with the accept flag (__SO_ACCEPTCON, 0x10000).
+ */
+static bool share_socket_listening(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	char line[4096 + 128];
+	bool listening = false;
+
+	if (!f)
+		return true; /* no /proc: the socket file has to do */
+	while (!listening && fgets(line, sizeof(line), f)) {
+		unsigned long flags = 0;
+		char bound[4096 + 1] = "";
+
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %4096s", &flags, bound) == 2)
+			listening = (flags & 0x10000) && strcmp(bound, path) == 0;
+	}
+	fclose(f);
+	return listening;
+}
+
 static int qemu_daemon_start(struct qemu_driver *d, struct qemu_share *s, const char *log,
 			     struct lh_error *err)
 {
@@ -101,7 +126,8 @@ static int qemu_daemon_start(struct qemu_driver *d, struct qemu_share *s, const 
 		struct stat st;
 		int status;
 
-		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    share_socket_listening(s->socket))
 			break;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			s->pid = 0;
