@@ -60,7 +60,7 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 	size_t count = 0;
 	int code;
 
-	code = lh_session_open(cli, true, NULL, &s);
+	code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
 	if (code)
 		goto done;
 	code = select_containers(s.cfg, names, n, &list, &count);
@@ -108,7 +108,7 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 	size_t count = 0;
 	int code;
 
-	code = lh_session_open(cli, true, NULL, &s);
+	code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
 	if (code)
 		return code;
 	/* Take the ids first: unmounting changes the list. */
@@ -167,7 +167,7 @@ static int print_status(const struct lh_cli *cli, struct lh_session *s)
 int lh_cmd_status(const struct lh_cli *cli)
 {
 	struct lh_session s;
-	int code = lh_session_open(cli, false, NULL, &s);
+	int code = lh_session_open(cli, LH_SESSION_READ, NULL, &s);
 
 	if (code)
 		return code;
@@ -177,7 +177,7 @@ int lh_cmd_status(const struct lh_cli *cli)
 int lh_cmd_restore(const struct lh_cli *cli)
 {
 	struct lh_session s;
-	int code = lh_session_open(cli, true, NULL, &s);
+	int code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
 
 	if (code)
 		return code;
@@ -206,7 +206,7 @@ int lh_cmd_plan(const struct lh_cli *cli, char *const *names, int n)
 	}
 	/* The plan runs the real backends against a recording driver, on the
 	 * current state, and saves nothing. */
-	code = lh_session_open(cli, false, plan, &s);
+	code = lh_session_open(cli, LH_SESSION_READ, plan, &s);
 	if (code)
 		goto done;
 	code = select_containers(s.cfg, names, n, &list, &count);
@@ -269,7 +269,7 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 			"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n", template_name);
 		return LH_EXIT_USAGE;
 	}
-	code = lh_session_open(cli, true, NULL, &s);
+	code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
 	if (code)
 		return code;
 	if (template_name) {

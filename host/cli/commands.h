@@ -26,6 +26,7 @@ struct lh_cli {
 	bool json;
 	bool log_level_set;       /* --log-level given: beats the config's */
 	int64_t lock_timeout_ms;  /* --lock-timeout; -1: the config's */
+	bool force;               /* --force: vm stop drops mounted containers */
 };
 
 int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n);

@@ -1,7 +1,9 @@
 /* commands_vm.c - see commands_vm.h. */
 #include "commands_vm.h"
 
+#include "host_state.h"
 #include "log.h"
+#include "pipeline.h"
 #include "session.h"
 
 #include <errno.h>
@@ -36,38 +38,70 @@ static void vm_print_status(const struct lh_cli *cli, const cJSON *st)
 		       "(QEMU cannot unplug virtio-pmem)\n", item->valuestring);
 }
 
+/* A VM that holds containers is not stopped under them: they would be
+ * gone, and the user may not mean that. */
+static int vm_refuse_stop(const struct lh_cli *cli, struct lh_session *s)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int code = LH_EXIT_OK;
+
+	if (cli->force || lh_pipeline_ids(s->host, &ids, &n, &s->err))
+		return cli->force ? LH_EXIT_OK : LH_EXIT_FAILED;
+	if (n) {
+		fprintf(stderr, "layerhost: UVM %s holds %zu mounted container(s) (%s%s): unmount "
+			"them first, or `vm stop --force` to drop them with the VM\n",
+			s->host->uvm.id, n, ids[0], n > 1 ? ", ..." : "");
+		code = LH_EXIT_FAILED;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return code;
+}
+
 int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 {
+	bool start = action && strcmp(action, "start") == 0;
+	bool stop = action && strcmp(action, "stop") == 0;
 	struct lh_error err = { 0 };
 	struct lh_session s;
 	cJSON *st = NULL;
-	int code, rc;
+	int code, rc = 0;
 
-	if (!action || (strcmp(action, "start") && strcmp(action, "stop") &&
-			strcmp(action, "status"))) {
+	if (!start && !stop && !(action && strcmp(action, "status") == 0)) {
 		fprintf(stderr, "layerhost: vm: expected start, stop or status\n");
 		return LH_EXIT_USAGE;
 	}
 	/* Under the state lock like every other command: a mount must not
-	 * run while the VM under it starts or stops. */
-	code = lh_session_open(cli, strcmp(action, "status") != 0, NULL, &s);
+	 * run while the VM under it starts or stops. The state is made true
+	 * of the VM after the action, not before: a VM that cannot be told
+	 * (its record missing) must still be stoppable. */
+	code = lh_session_open(cli, start || stop ? LH_SESSION_MUTATING | LH_SESSION_KEEP_VM_STATE
+						 : LH_SESSION_KEEP_VM_STATE, NULL, &s);
 	if (code)
 		return code;
-	if (strcmp(action, "start") == 0)
-		rc = lh_host_vm_start(s.host, &err);
-	else if (strcmp(action, "stop") == 0)
-		rc = lh_host_vm_stop(s.host, &err);
-	else
-		rc = lh_host_vm_status(s.host, &st, &err);
+	if (stop)
+		code = vm_refuse_stop(cli, &s);
+	if (code == LH_EXIT_OK) {
+		if (start)
+			rc = lh_host_vm_start(s.host, &err);
+		else if (stop)
+			rc = lh_host_vm_stop(s.host, &err);
+		else
+			rc = lh_host_vm_status(s.host, &st, &err);
+		/* What lived in a stopped VM is gone; a started one begins empty. */
+		if (rc == 0 && (start || stop))
+			rc = lh_state_reconcile_vm(s.host, NULL, &err);
+	}
 	if (rc) {
 		lh_report_error(&err);
 		code = rc == -LH_ECONFIG || rc == -LH_EUNSUPPORTED ? LH_EXIT_USAGE : LH_EXIT_FAILED;
 	} else if (st) {
 		vm_print_status(cli, st);
-	} else if (!cli->json) {
-		printf("uvm %s: %s\n", s.host->uvm.id,
-		       strcmp(action, "start") == 0 ? "started" : "stopped");
+	} else if (code == LH_EXIT_OK && !cli->json) {
+		printf("uvm %s: %s\n", s.host->uvm.id, start ? "started" : "stopped");
 	}
 	cJSON_Delete(st);
-	return lh_session_close(&s, false, code);
+	return lh_session_close(&s, code == LH_EXIT_OK && (start || stop), code);
 }

@@ -28,8 +28,10 @@ static const char usage_text[] =
 	"                             template (<state folder>/templates/NAME.state), after\n"
 	"                             which it takes no more mounts\n"
 	"  restore                    load the state into a fresh host and print what it holds\n"
-	"  vm start|stop|status       the QEMU UVM of driver = qemu: start it (paused, sized\n"
-	"                             from the config), stop it, or show it and its devices\n"
+	"  vm start|stop|status       the QEMU UVM of driver = qemu: start it (sized from the\n"
+	"                             backends' options), stop it, or show it and its devices;\n"
+	"                             stop refuses while containers are mounted (--force drops\n"
+	"                             them: what lived in the VM goes with it)\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
@@ -59,6 +61,7 @@ enum {
 	OPT_TEMPLATE,
 	OPT_ID,
 	OPT_SCRATCH_DIR,
+	OPT_FORCE,
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
 		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH_DIR },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_cli cli = { .lock_timeout_ms = -1 };
@@ -139,6 +143,7 @@ int main(int argc, char **argv)
 		case OPT_TEMPLATE: template_name = optarg; break;
 		case OPT_ID: new_id = optarg; break;
 		case OPT_SCRATCH_DIR: scratch_dir = optarg; break;
+		case OPT_FORCE: cli.force = true; break;
 		case 'h': fputs(usage_text, stdout); return LH_EXIT_OK;
 		case 'V': printf("layerhost %s (backend ABI %d)\n", LH_VERSION, LH_BACKEND_ABI_VERSION);
 			return LH_EXIT_OK;
@@ -158,6 +163,8 @@ int main(int argc, char **argv)
 		return usage_error("--template goes with save or clone, not %s", command);
 	if ((new_id || scratch_dir) && strcmp(command, "clone"))
 		return usage_error("--id and --scratch-dir go with clone, not %s", command);
+	if (cli.force && !(strcmp(command, "vm") == 0 && n_args == 1 && strcmp(args[0], "stop") == 0))
+		return usage_error("--force goes with vm stop, not %s", command);
 
 	if (!strcmp(command, "mount"))
 		return lh_cmd_mount(&cli, args, n_args);

@@ -55,9 +55,10 @@ int lh_session_config(const struct lh_cli *cli, struct lh_session *s)
  * NULL for the configured one. Returns an exit code; on failure the
  * session is closed and the error printed.
  */
-int lh_session_open(const struct lh_cli *cli, bool mutating, struct lh_driver *driver,
-			struct lh_session *s)
+int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *driver,
+		    struct lh_session *s)
 {
+	bool mutating = flags & LH_SESSION_MUTATING;
 	int64_t timeout;
 	int code, rc;
 
@@ -77,7 +78,11 @@ int lh_session_open(const struct lh_cli *cli, bool mutating, struct lh_driver *d
 	rc = lh_state_load(s->host, s->cfg->state_path, &s->err);
 	if (rc == -ENOENT) {
 		lh_error_clear(&s->err);
-	} else if (rc) {
+		rc = 0;
+	}
+	if (rc == 0 && !(flags & LH_SESSION_KEEP_VM_STATE))
+		rc = lh_state_reconcile_vm(s->host, NULL, &s->err);
+	if (rc) {
 		code = LH_EXIT_FAILED;
 		goto fail;
 	}
@@ -96,7 +101,8 @@ int lh_session_close(struct lh_session *s, bool save, int code)
 {
 	struct lh_error err = { 0 };
 
-	if (save && lh_state_save(s->host, s->cfg->state_path, &err)) {
+	if (save && (lh_host_flush(s->host, &err) ||
+		     lh_state_save(s->host, s->cfg->state_path, &err))) {
 		lh_report_error(&err);
 		code = LH_EXIT_FAILED;
 	}

@@ -26,12 +26,20 @@ void lh_report_error(const struct lh_error *err);
  * Returns an exit code; the error is in s->err. */
 int lh_session_config(const struct lh_cli *cli, struct lh_session *s);
 
+enum lh_session_flags {
+	LH_SESSION_READ = 0,
+	LH_SESSION_MUTATING = 1u << 0,       /* the command changes things: hold the lock */
+	LH_SESSION_KEEP_VM_STATE = 1u << 1,  /* do not reconcile the state with the VM (the
+					      * vm commands do it themselves) */
+};
+
 /*
- * Open a session: config, lock (when `mutating`), host, state. driver:
+ * Open a session: config, lock (LH_SESSION_MUTATING), host, state, and
+ * the state made true of the VM that runs (lh_state_reconcile_vm). driver:
  * NULL for the configured one. Returns an exit code; on failure the
  * session is closed and the error printed.
  */
-int lh_session_open(const struct lh_cli *cli, bool mutating, struct lh_driver *driver,
+int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *driver,
 		    struct lh_session *s);
 
 /* Save (when asked) and close. Returns `code`, or 1 if the save failed. */

@@ -542,6 +542,7 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	lh_host_identity(template_host, &identity);
 	identity.is_template = false;
 	identity.is_clone = true;
+	identity.vm_boot[0] = '\0'; /* it lives in no VM yet */
 	lh_host_set_identity(clone, &identity, NULL);
 	pairs = calloc(template_host->n_instances + 1, sizeof(*pairs));
 	rc = pairs ? clone_document_new(clone, err) : LH_FAIL(err, -ENOMEM, "out of memory");

@@ -240,6 +240,13 @@ static int host_configure_driver(struct lh_host *host, struct lh_error *err)
 	return host->driver->ops->configure(host->driver, &needs, err);
 }
 
+int lh_host_flush(struct lh_host *host, struct lh_error *err)
+{
+	if (!host->driver->ops->flush)
+		return 0;
+	return host->driver->ops->flush(host->driver, err);
+}
+
 const char *lh_host_driver_name(const struct lh_host *host)
 {
 	return host->driver->ops->name;
@@ -264,6 +271,14 @@ int lh_host_vm_stop(struct lh_host *host, struct lh_error *err)
 	if (!host->driver->ops->vm_stop)
 		return host_no_vm(host, err);
 	return host->driver->ops->vm_stop(host->driver, host->uvm.id, err);
+}
+
+int lh_host_vm_boot(struct lh_host *host, char *buf, size_t cap, struct lh_error *err)
+{
+	buf[0] = '\0';
+	if (!host->driver->ops->vm_boot)
+		return -LH_EUNSUPPORTED;
+	return host->driver->ops->vm_boot(host->driver, host->uvm.id, buf, cap, err);
 }
 
 int lh_host_vm_status(struct lh_host *host, cJSON **out, struct lh_error *err)
@@ -386,6 +401,7 @@ void lh_host_set_identity(struct lh_host *host, const struct lh_uvm_identity *id
 	free(host->template_name);
 	host->template_name = template_name;
 	atomic_store(&host->mount_counter, id->mount_counter);
+	snprintf(host->vm_boot, sizeof(host->vm_boot), "%s", id->vm_boot);
 }
 
 void lh_host_identity(struct lh_host *host, struct lh_uvm_identity *out)
@@ -395,4 +411,5 @@ void lh_host_identity(struct lh_host *host, struct lh_uvm_identity *out)
 	out->is_template = host->uvm.is_template;
 	out->is_clone = host->uvm.is_clone;
 	out->mount_counter = atomic_load(&host->mount_counter);
+	snprintf(out->vm_boot, sizeof(out->vm_boot), "%s", host->vm_boot);
 }

@@ -19,6 +19,9 @@
 
 struct lh_host;
 
+/* Room for a VM boot id (struct lh_driver_ops.vm_boot). */
+#define LH_VM_BOOT_MAX 64
+
 /* One backend serving this host's UVM. */
 struct lh_instance {
 	struct lh_host *host;
@@ -41,6 +44,7 @@ struct lh_host {
 	struct lh_instance **instances;
 	size_t n_instances;
 	atomic_uint_fast64_t mount_counter;
+	char vm_boot[LH_VM_BOOT_MAX]; /* see struct lh_uvm_identity */
 	/* Compute-system document of a clone being built (document_add). */
 	cJSON *document;
 	pthread_mutex_t document_lock;
@@ -103,6 +107,7 @@ void lh_instance_free(struct lh_instance *inst);
 struct lh_uvm_identity {
 	bool physically_backed, no_direct_map, is_template, is_clone;
 	uint64_t mount_counter;
+	char vm_boot[LH_VM_BOOT_MAX]; /* the VM boot the attachments live in; "" none known */
 };
 
 void lh_host_identity(struct lh_host *host, struct lh_uvm_identity *out);
@@ -118,10 +123,15 @@ int lh_host_mark_template(struct lh_host *host, const char *name, struct lh_erro
 /* What the host's backends need of the VM, gathered from each. */
 void lh_host_vm_needs(struct lh_host *host, struct lh_vm_needs *needs);
 const char *lh_host_driver_name(const struct lh_host *host);
+/* Complete and make durable what the driver has issued (see its flush). */
+int lh_host_flush(struct lh_host *host, struct lh_error *err);
 /* The VM lifecycle through the driver's slots; a driver without a VM is
  * -LH_EUNSUPPORTED naming it. */
 int lh_host_vm_start(struct lh_host *host, struct lh_error *err);
 int lh_host_vm_stop(struct lh_host *host, struct lh_error *err);
 int lh_host_vm_status(struct lh_host *host, cJSON **out, struct lh_error *err);
+/* The running VM's boot id (struct lh_driver_ops.vm_boot): -ENOENT when no
+ * VM runs, -LH_EUNSUPPORTED for a driver without a VM. */
+int lh_host_vm_boot(struct lh_host *host, char *buf, size_t cap, struct lh_error *err);
 
 #endif

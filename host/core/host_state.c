@@ -3,6 +3,7 @@
 
 #include "backend_calls.h"
 #include "error.h"
+#include "log.h"
 #include "pipeline.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ int lh_state_encode(struct lh_host *host, struct lh_gob_encoder *enc, struct lh_
 	e.img.is_clone = id.is_clone;
 	e.img.template_name = host->template_name;
 	e.img.mount_counter = id.mount_counter;
+	e.img.vm_boot = id.vm_boot;
 	e.img.backends = calloc(host->n_instances + 1, sizeof(*e.img.backends));
 	e.blobs = calloc(host->n_instances + 1, sizeof(*e.blobs));
 	if (!e.img.backends || !e.blobs) {
@@ -228,6 +230,7 @@ int lh_state_decode(struct lh_host *host, const uint8_t *data, size_t len, const
 		.is_clone = img.is_clone,
 		.mount_counter = img.mount_counter,
 	};
+	snprintf(id.vm_boot, sizeof(id.vm_boot), "%s", img.vm_boot ? img.vm_boot : "");
 	lh_host_set_identity(host, &id, img.template_name);
 	img.template_name = NULL;
 	lh_pipeline_swap_records(host, &records);
@@ -238,6 +241,89 @@ out:
 	lh_pipeline_state_free(records);
 	lh_state_image_release(&img);
 	return rc;
+}
+
+/* ---- the VM the state describes ---------------------------------------------- */
+
+struct state_held {
+	size_t attachments;
+};
+
+static int state_held_visit(void *arg, const struct lh_attachment_info *info)
+{
+	(void)info;
+	((struct state_held *)arg)->attachments++;
+	return 0;
+}
+
+/* Empty the host without a request: fresh instances of every backend and
+ * no records, swapped in only when all of them could be made. */
+static int state_forget_all(struct lh_host *host, struct lh_error *err)
+{
+	struct lh_instance **fresh = calloc(host->n_instances + 1, sizeof(*fresh));
+	struct lh_pipeline_state *records = NULL;
+	int rc = fresh ? 0 : LH_FAIL(err, -ENOMEM, "out of memory");
+
+	for (size_t i = 0; rc == 0 && i < host->n_instances; i++)
+		rc = lh_instance_new_detached(host, host->instances[i], &fresh[i], err);
+	if (rc == 0)
+		rc = lh_pipeline_state_new(&records, err);
+	if (rc == 0) {
+		/* Replacing shifts nothing: each fresh one takes its old one's place. */
+		for (size_t i = 0; i < host->n_instances; i++) {
+			lh_host_replace_instance(host, host->instances[i], fresh[i]);
+			fresh[i] = NULL;
+		}
+		lh_pipeline_swap_records(host, &records);
+	}
+	for (size_t i = 0; fresh && i < host->n_instances; i++)
+		lh_instance_free(fresh[i]);
+	free(fresh);
+	lh_pipeline_state_free(records);
+	return rc;
+}
+
+int lh_state_reconcile_vm(struct lh_host *host, bool *dropped, struct lh_error *err)
+{
+	char boot[LH_VM_BOOT_MAX];
+	struct state_held held = { 0 };
+	size_t containers;
+	int rc;
+
+	if (dropped)
+		*dropped = false;
+	if (host->uvm.is_template)
+		return 0;
+	rc = lh_host_vm_boot(host, boot, sizeof(boot), err);
+	if (rc == -LH_EUNSUPPORTED)
+		return 0;
+	if (rc == -ENOENT) {
+		lh_error_clear(err);
+		boot[0] = '\0';
+		rc = 0;
+	}
+	if (rc || strcmp(host->vm_boot, boot) == 0)
+		return rc;
+	if (!host->vm_boot[0]) {
+		/* Recorded before boot ids, or never attached: the VM that runs is
+		 * the one the state speaks of. */
+		snprintf(host->vm_boot, sizeof(host->vm_boot), "%s", boot);
+		return 0;
+	}
+	containers = lh_pipeline_count(host);
+	for (size_t i = 0; i < host->n_instances; i++)
+		lh_backend_list(host->instances[i], state_held_visit, &held);
+	rc = state_forget_all(host, err);
+	if (rc)
+		return rc;
+	if (containers || held.attachments)
+		lh_log(LH_LOG_WARN, "state", "UVM '%s': the VM (boot %s) that held %zu container(s) "
+		       "and %zu attachment(s) is gone; they went with it and are dropped from "
+		       "the state", host->uvm.id, host->vm_boot, containers, held.attachments);
+	snprintf(host->vm_boot, sizeof(host->vm_boot), "%s", boot);
+	if (dropped)
+		*dropped = containers || held.attachments;
+	return 0;
 }
 
 /* ---- files ---------------------------------------------------------------------- */

@@ -32,4 +32,14 @@ int lh_state_save(struct lh_host *host, const char *path, struct lh_error *err);
  * caller decides whether that is "empty"). */
 int lh_state_load(struct lh_host *host, const char *path, struct lh_error *err);
 
+/*
+ * Make the state describe the VM that runs (drivers with a VM): what lived
+ * in a VM is gone with it. Attachments recorded under a boot of the VM that
+ * no longer runs (stopped, died, or started again since) are dropped from
+ * the host, which issues no requests for them; a state that names no boot
+ * takes the running one's. A template, a saved VM, is left as it is.
+ * *dropped (may be NULL) says whether anything was dropped.
+ */
+int lh_state_reconcile_vm(struct lh_host *host, bool *dropped, struct lh_error *err);
+
 #endif

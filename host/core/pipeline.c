@@ -544,7 +544,7 @@ int lh_pipeline_mount(struct lh_host *host, const struct lh_container_config *c,
 {
 	struct lh_pipeline_state *state = host->pipeline;
 	struct lh_mounted *m;
-	struct lh_error rollback_err = { 0 };
+	struct lh_error rollback_err = { 0 }, flush_err = { 0 };
 	size_t index;
 	int rc;
 
@@ -578,6 +578,10 @@ int lh_pipeline_mount(struct lh_host *host, const struct lh_container_config *c,
 	if (rc && release_all(host, m, &rollback_err))
 		lh_log(LH_LOG_ERROR, "pipeline", "container %s: rollback incomplete (unmount it to "
 		       "retry): %s", c->name, rollback_err.message);
+	/* Mounted means done and on record: what the driver let overlap is
+	 * complete, the journal flushed. */
+	if (lh_host_flush(host, &flush_err) && rc == 0)
+		rc = lh_error_set(err, flush_err.code, flush_err.func, "%s", flush_err.message);
 	pthread_mutex_lock(&state->lock);
 	m->busy = false;
 	/* A failed mount leaves no record, unless its rollback left something
@@ -594,6 +598,7 @@ int lh_pipeline_mount(struct lh_host *host, const struct lh_container_config *c,
 int lh_pipeline_unmount(struct lh_host *host, const char *id, struct lh_error *err)
 {
 	struct lh_pipeline_state *state = host->pipeline;
+	struct lh_error flush_err = { 0 };
 	struct lh_mounted *m;
 	size_t index;
 	bool empty;
@@ -609,6 +614,9 @@ int lh_pipeline_unmount(struct lh_host *host, const char *id, struct lh_error *e
 	if (!m)
 		return LH_FAIL(err, -LH_ENOTATTACHED, "container %s is not mounted", id);
 	rc = release_all(host, m, err);
+	/* The removals may have been issued together: wait for them all. */
+	if (lh_host_flush(host, &flush_err) && rc == 0)
+		rc = lh_error_set(err, flush_err.code, flush_err.func, "%s", flush_err.message);
 	empty = !m->combined && !m->scratch.backend;
 	for (size_t i = 0; i < m->n_layers; i++)
 		empty = empty && !m->layers[i].backend;

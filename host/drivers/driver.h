@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 enum lh_journal_fsync {
-	LH_FSYNC_ALWAYS = 0, /* the lines of a request are on disk before it reports success */
+	LH_FSYNC_ALWAYS = 0, /* a command's lines are on disk before it reports success */
 	LH_FSYNC_NEVER,      /* leave it to the kernel */
 };
 
@@ -67,6 +67,18 @@ struct lh_driver_ops {
 	int (*vm_stop)(struct lh_driver *drv, const char *uvm_id, struct lh_error *err);
 	int (*vm_status)(struct lh_driver *drv, const char *uvm_id, cJSON **out,
 			 struct lh_error *err);
+	/* The id of this boot of uvm_id's VM (new at each vm_start; "" when
+	 * unknown): 0; -ENOENT when no VM runs; another code, said in err,
+	 * when whether one runs cannot be told. What lived in a VM is gone
+	 * with it: the core drops attachments recorded under another boot. */
+	int (*vm_boot)(struct lh_driver *drv, const char *uvm_id, char *buf, size_t cap,
+		       struct lh_error *err);
+
+	/* Complete everything issued so far and make it durable: removals a
+	 * driver let overlap are awaited, the journal's lines flushed. The
+	 * core calls it at the end of every mount and unmount and before it
+	 * saves the state. NULL: nothing is ever left pending. */
+	int (*flush)(struct lh_driver *drv, struct lh_error *err);
 
 	/* The requests recorded so far, for drivers that keep them in memory
 	 * (`plan`): an array of {"uvm":ID,"request":{...}}, borrowed from the
@@ -102,10 +114,14 @@ struct lh_journal;
 int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		    struct lh_journal **out, struct lh_error *err);
 /* Append one request; `guest` (NULL: none) records what became of its
- * GuestRequest ("undelivered", ...). */
+ * GuestRequest ("undelivered", ...). The line is written at once; it is on
+ * disk after the next lh_journal_sync (group commit: one flush a command,
+ * not one a line). */
 int lh_journal_append(struct lh_journal *journal, const char *uvm_id, const cJSON *request,
 		      const char *guest, struct lh_error *err);
-/* NULL-safe. */
+/* fdatasync what was appended since the last sync (with LH_FSYNC_ALWAYS). */
+int lh_journal_sync(struct lh_journal *journal, struct lh_error *err);
+/* Sync, then close. NULL-safe. */
 void lh_journal_close(struct lh_journal *journal);
 
 /* The drivers without a VM. */

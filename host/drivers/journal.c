@@ -21,6 +21,7 @@ struct lh_journal {
 	int fd;
 	char *path;
 	uint64_t seq;
+	bool unsynced; /* lines appended since the last sync */
 	enum lh_journal_fsync fsync_policy;
 };
 
@@ -117,11 +118,8 @@ int lh_journal_append(struct lh_journal *j, const char *uvm_id, const cJSON *req
 			     (unsigned long long)(j->seq + 1), lh_strerror(rc));
 		goto out;
 	}
-	if (j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0) {
-		rc = LH_FAIL(err, -errno, "%s: fdatasync: %s", j->path, strerror(errno));
-		goto out;
-	}
 	j->seq++;
+	j->unsynced = true;
 out:
 	pthread_mutex_unlock(&j->lock);
 	free(line);
@@ -129,10 +127,24 @@ out:
 	return rc;
 }
 
+int lh_journal_sync(struct lh_journal *j, struct lh_error *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&j->lock);
+	if (j->unsynced && j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0)
+		rc = LH_FAIL(err, -errno, "%s: fdatasync: %s", j->path, strerror(errno));
+	if (rc == 0)
+		j->unsynced = false;
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
 void lh_journal_close(struct lh_journal *j)
 {
 	if (!j)
 		return;
+	lh_journal_sync(j, NULL);
 	close(j->fd);
 	pthread_mutex_destroy(&j->lock);
 	free(j->path);
@@ -184,6 +196,11 @@ static int journal_modify(struct lh_driver *drv, const char *uvm_id, const cJSON
 				 err);
 }
 
+static int journal_flush(struct lh_driver *drv, struct lh_error *err)
+{
+	return lh_journal_sync(((struct journal_driver *)drv)->journal, err);
+}
+
 static void journal_close(struct lh_driver *drv)
 {
 	struct journal_driver *d = (struct journal_driver *)drv;
@@ -195,6 +212,7 @@ static void journal_close(struct lh_driver *drv)
 static const struct lh_driver_ops journal_ops = {
 	.name = "journal",
 	.modify = journal_modify,
+	.flush = journal_flush,
 	.close = journal_close,
 };
 

@@ -8,6 +8,7 @@
  *   bool    physically_backed, no_direct_map, is_template, is_clone
  *   string  template name ("" when not a template)
  *   uint    mount counter
+ *   string  VM boot id (format 2; "" for none)
  *   uint    number of backends, then per backend:
  *     string  instance name
  *     uint    serial version (the writer's)
@@ -99,6 +100,8 @@ static int state_put_uvm(const struct lh_state_image *img, struct lh_gob_encoder
 		rc = lh_gob_put_string(enc, img->template_name ? img->template_name : "");
 	if (rc == 0)
 		rc = lh_gob_put_uint(enc, img->mount_counter);
+	if (rc == 0)
+		rc = lh_gob_put_string(enc, img->vm_boot ? img->vm_boot : "");
 	return rc;
 }
 
@@ -406,6 +409,8 @@ static int state_parse(struct state_reader *r, struct lh_state_image *img, uint6
 		rc = state_get_strdup(r, &img->template_name, true, "the template name");
 	if (rc == 0)
 		rc = state_get_uint(r, &img->mount_counter, "the mount counter");
+	if (rc == 0 && img->format >= 2)
+		rc = state_get_strdup(r, &img->vm_boot, true, "the VM boot id");
 	if (rc == 0)
 		rc = state_parse_backends(r, img);
 	if (rc == 0)
@@ -449,6 +454,7 @@ void lh_state_image_release(struct lh_state_image *img)
 	free(img->containers);
 	free(img->uvm_id);
 	free(img->template_name);
+	free(img->vm_boot);
 	memset(img, 0, sizeof(*img));
 }
 

@@ -7,7 +7,8 @@
  * own encoded blob as []byte, each mounted container's record), then a
  * 4-byte big-endian zlib crc32 over everything before it.
  *
- * Format versions: 1 and 2 have the same layout. From 2 on, the blob of a
+ * Format versions: 2 adds, after the mount counter, the boot id of the VM
+ * the attachments live in ("" for none known). From 2 on, the blob of a
  * backend of ABI v2 holds no serial version of its own (the one beside it
  * is the only one); in 1 every in-tree backend began its blob with it.
  */
@@ -35,6 +36,7 @@ struct lh_state_image {
 	bool physically_backed, no_direct_map, is_template, is_clone;
 	char *template_name;       /* NULL: not a template */
 	uint64_t mount_counter;
+	char *vm_boot;             /* format 2: the VM boot the attachments live in; NULL: none */
 	struct lh_state_backend *backends;
 	size_t n_backends;
 	struct lh_mounted **containers;

@@ -131,6 +131,7 @@ static void qemu_vm_free(struct qemu_vm *vm)
 		lh_qemu_share_clear(&vm->shares[j]);
 	free(vm->pmem);
 	free(vm->shares);
+	free(vm->pending);
 	lh_qmp_close(vm->qmp);
 	cJSON_Delete(vm->record);
 	free(vm->record_path);
@@ -166,7 +167,19 @@ static int qemu_vm_get(struct qemu_driver *d, const char *uvm_id, struct qemu_vm
 		goto fail;
 	}
 	rc = lh_vm_record_load(vm->record_path, &vm->record, err);
-	*gone = rc == -ENOENT;
+	if (rc == -ENOENT) {
+		char boot[64];
+
+		/* No record: gone, unless a QEMU of this id runs without one
+		 * (its record removed by hand), which must not be taken for
+		 * no VM: removals would be reported done while it holds them. */
+		lh_error_clear(err);
+		rc = lh_vm_boot(&d->params, uvm_id, boot, sizeof(boot), err);
+		*gone = rc == -ENOENT;
+		if (*gone)
+			rc = LH_FAIL(err, -ENOENT, "%s: no VM record: the VM is not started "
+				     "(layerhost vm start)", vm->record_path);
+	}
 	if (rc)
 		goto fail;
 	if (!lh_proc_read(vm->record, &vm->pid, &vm->pid_start) ||
@@ -182,6 +195,15 @@ static int qemu_vm_get(struct qemu_driver *d, const char *uvm_id, struct qemu_vm
 		goto fail;
 	qmp = cJSON_GetObjectItem(vm->record, "qmp");
 	rc = lh_qmp_connect(qmp->valuestring, LH_QMP_TIMEOUT_MS, &vm->qmp, err);
+	/* A QEMU killed a moment ago refuses the connection before it is
+	 * gone: that is a VM that is not running. */
+	if (rc && lh_proc_wait_gone(vm->pid, vm->pid_start, QEMU_DEATH_WAIT_MS)) {
+		*gone = true;
+		lh_error_clear(err);
+		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU (pid %d) is not running; "
+			     "`layerhost vm stop` cleans up, `vm start` starts it again", uvm_id,
+			     (int)vm->pid);
+	}
 	if (rc)
 		goto fail;
 	vm->next = d->vms;
@@ -193,43 +215,163 @@ fail:
 	return rc;
 }
 
+/*
+ * A QMP call failed with rc: if the socket died or went silent, see
+ * whether QEMU did (a killed QEMU closes its socket a moment before it is
+ * gone). A dead VM is marked so, and the failure says so.
+ */
+static int qemu_check_death(struct qemu_vm *vm, int rc, struct lh_error *err)
+{
+	if ((rc != -EPIPE && rc != -ETIMEDOUT) ||
+	    !lh_proc_wait_gone(vm->pid, vm->pid_start, QEMU_DEATH_WAIT_MS))
+		return rc;
+	vm->gone = true;
+	lh_error_clear(err);
+	return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
+		       vm->uvm_id);
+}
+
 /* Run one QMP command, turning a dead connection into "QEMU exited". */
 int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **ret,
 		     struct lh_error *err)
 {
-	int rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
+	int rc;
 
-	if (rc == -EPIPE && !lh_proc_alive(vm->pid, vm->pid_start)) {
-		vm->gone = true;
-		lh_error_clear(err);
-		rc = LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
-			     vm->uvm_id);
+	if (vm->gone) {
+		cJSON_Delete(args);
+		return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
+			       vm->uvm_id);
 	}
-	return rc;
+	rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
+	return rc ? qemu_check_death(vm, rc, err) : 0;
 }
 
-/* device_del and wait until QEMU reports the device gone. A device that
- * is not there counts as removed: a retried release after a crash. */
-int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
+int lh_qemu_device_del_start(struct qemu_vm *vm, const char *id, bool *issued,
+			     struct lh_error *err)
 {
 	struct lh_error local = { 0 };
 	cJSON *args = cJSON_CreateObject();
 	int rc;
 
+	*issued = false;
+	/* Asked for already, and completed at the next flush: a retried
+	 * release before then has nothing more to do. */
+	for (size_t i = 0; i < vm->n_pending; i++)
+		if (strcmp(vm->pending[i].device, id) == 0) {
+			cJSON_Delete(args);
+			*issued = true;
+			return -EALREADY;
+		}
 	if (!args || !cJSON_AddStringToObject(args, "id", id)) {
 		cJSON_Delete(args);
 		return LH_FAIL(err, -ENOMEM, "device_del %s: out of memory", id);
 	}
-	lh_qmp_discard_events(vm->qmp, "DEVICE_DELETED");
+	/* An event left from an earlier device of that id would end the wait
+	 * for this one too early. */
+	lh_qmp_discard_events(vm->qmp, "DEVICE_DELETED", id);
 	rc = lh_qemu_exec(vm, "device_del", args, NULL, &local);
 	if (rc == -LH_EDRIVER && strstr(local.message, "not found"))
 		return 0;
-	if (rc == 0)
-		rc = lh_qmp_wait_event(vm->qmp, "DEVICE_DELETED", id, QEMU_EVENT_TIMEOUT_MS,
-				       &local);
 	if (rc)
 		return lh_error_set(err, rc, local.func, "%s", local.message);
+	*issued = true;
 	return 0;
+}
+
+int lh_qemu_device_gone(struct qemu_vm *vm, const char *id, struct lh_error *err)
+{
+	int rc;
+
+	if (vm->gone)
+		return 0;
+	rc = lh_qmp_wait_event(vm->qmp, "DEVICE_DELETED", id, QEMU_EVENT_TIMEOUT_MS, err);
+	rc = rc ? qemu_check_death(vm, rc, err) : 0;
+	/* The device went with its VM. */
+	if (rc && vm->gone) {
+		lh_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err)
+{
+	bool issued;
+	int rc = lh_qemu_device_del_start(vm, id, &issued, err);
+
+	if (rc == -EALREADY)
+		rc = 0;
+	return rc == 0 && issued ? lh_qemu_device_gone(vm, id, err) : rc;
+}
+
+int lh_qemu_pending_add(struct qemu_vm *vm, const char *device, const char *node, int share,
+			struct lh_error *err)
+{
+	struct qemu_pending *p;
+
+	if (vm->n_pending == vm->cap_pending) {
+		size_t cap = vm->cap_pending ? vm->cap_pending * 2 : 16;
+		struct qemu_pending *grown = realloc(vm->pending, cap * sizeof(*grown));
+
+		if (!grown)
+			return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+		vm->pending = grown;
+		vm->cap_pending = cap;
+	}
+	p = &vm->pending[vm->n_pending++];
+	snprintf(p->device, sizeof(p->device), "%s", device);
+	snprintf(p->node, sizeof(p->node), "%s", node ? node : "");
+	p->share = share;
+	return 0;
+}
+
+/* Delete a SCSI disk's block node once its device is gone; a node that is
+ * not there is what a retried removal finds. */
+static int qemu_scsi_node_del(struct qemu_vm *vm, const char *node, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	int rc = lh_qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
+
+	if (rc == -LH_EDRIVER && strstr(local.message, "Failed to find node"))
+		return 0;
+	if (rc && vm->gone)
+		return 0;
+	return rc ? lh_error_set(err, rc, local.func, "%s", local.message) : 0;
+}
+
+/*
+ * Complete every removal issued since the last flush: wait for each
+ * device's DEVICE_DELETED (they were all asked for already, so the waits
+ * overlap), then delete what hangs off it. The first failure is kept; the
+ * rest are still completed.
+ */
+static int qemu_vm_flush(struct qemu_vm *vm, struct lh_error *err)
+{
+	bool shares_changed = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < vm->n_pending; i++) {
+		const struct qemu_pending *p = &vm->pending[i];
+		struct lh_error local = { 0 };
+		int step = lh_qemu_device_gone(vm, p->device, &local);
+
+		if (step == 0 && p->node[0])
+			step = qemu_scsi_node_del(vm, p->node, &local);
+		if (step == 0 && p->share >= 0) {
+			step = lh_qemu_share_finish(vm, &vm->shares[p->share], &local);
+			shares_changed = true;
+		}
+		if (step && rc == 0)
+			rc = LH_FAIL(err, step, "UVM '%s': removing %s: %s", vm->uvm_id, p->device,
+				     local.message);
+	}
+	vm->n_pending = 0;
+	if (shares_changed && !vm->gone) {
+		int step = lh_qemu_record_save(vm, err);
+
+		rc = rc ? rc : step;
+	}
+	return rc;
 }
 
 /* A command whose only argument is one string ("node-name", "id"). */
@@ -362,21 +504,24 @@ static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settin
 	return rc;
 }
 
+/* device_del now; the wait for the device and its node's deletion come
+ * with the next flush, so the removals of one command overlap. */
 static int qemu_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error *err)
 {
-	struct lh_error local = { 0 };
 	char node[48], dev[48];
+	bool issued;
 	int rc;
 
 	snprintf(node, sizeof(node), "blk%ld-%ld", c, l);
 	snprintf(dev, sizeof(dev), "disk%ld-%ld", c, l);
-	rc = lh_qemu_device_del(vm, dev, err);
-	if (rc)
-		return rc;
-	rc = lh_qemu_exec1(vm, "blockdev-del", "node-name", node, &local);
-	if (rc == -LH_EDRIVER && strstr(local.message, "Failed to find node"))
+	rc = lh_qemu_device_del_start(vm, dev, &issued, err);
+	if (rc == -EALREADY)
 		return 0;
-	return rc ? lh_error_set(err, rc, local.func, "%s", local.message) : 0;
+	if (rc == 0 && issued)
+		rc = lh_qemu_pending_add(vm, dev, node, -1, err);
+	else if (rc == 0)
+		rc = qemu_scsi_node_del(vm, node, err);
+	return rc;
 }
 
 static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
@@ -522,6 +667,10 @@ static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct 
 	int rc;
 
 	rc = qemu_vm_get(d, uvm_id, &vm, &gone, err);
+	/* An add may need what a pending removal still holds (a LUN, a
+	 * port, a daemon's socket): complete the removals first. */
+	if (rc == 0 && strcmp(r->type, "Remove") != 0)
+		rc = qemu_vm_flush(vm, err);
 	if (rc == 0 && strncmp(r->path, QEMU_SCSI_PREFIX, strlen(QEMU_SCSI_PREFIX)) == 0)
 		rc = qemu_scsi(vm, r, r->path + strlen(QEMU_SCSI_PREFIX), err);
 	else if (rc == 0 && strncmp(r->path, QEMU_PMEM_PREFIX, strlen(QEMU_PMEM_PREFIX)) == 0)
@@ -576,10 +725,36 @@ out:
 	return rc;
 }
 
+static int qemu_flush(struct lh_driver *drv, struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (struct qemu_vm *vm = d->vms; vm; vm = vm->next) {
+		int step = qemu_vm_flush(vm, err);
+
+		rc = rc ? rc : step;
+	}
+	if (rc == 0)
+		rc = lh_journal_sync(d->journal, err);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int qemu_vm_boot_id(struct lh_driver *drv, const char *uvm_id, char *buf, size_t cap,
+			   struct lh_error *err)
+{
+	return lh_vm_boot(&((struct qemu_driver *)drv)->params, uvm_id, buf, cap, err);
+}
+
 static void qemu_close(struct lh_driver *drv)
 {
 	struct qemu_driver *d = (struct qemu_driver *)drv;
 
+	/* Best effort: a caller that did not flush still gets its removals
+	 * completed. */
+	qemu_flush(drv, NULL);
 	while (d->vms) {
 		struct qemu_vm *vm = d->vms;
 
@@ -631,6 +806,8 @@ static const struct lh_driver_ops qemu_ops = {
 	.vm_start = qemu_vm_start,
 	.vm_stop = qemu_vm_stop,
 	.vm_status = qemu_vm_status,
+	.vm_boot = qemu_vm_boot_id,
+	.flush = qemu_flush,
 	.close = qemu_close,
 };
 

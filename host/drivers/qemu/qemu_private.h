@@ -13,6 +13,8 @@
 #include <sys/types.h>
 
 #define QEMU_EVENT_TIMEOUT_MS 5000
+/* How long a QEMU whose socket closed may take to be gone for good. */
+#define QEMU_DEATH_WAIT_MS 2000
 #define QEMU_DAEMON_WAIT_MS 5000
 #define QEMU_SHARE_NAME_MAX 64
 
@@ -29,6 +31,15 @@ struct qemu_share {
 	pid_t pid;           /* its virtiofsd */
 	uint64_t pid_start;  /* and that process's start time (vm.h) */
 	bool read_only;
+	bool removing;       /* device_del issued, completed at the next flush */
+};
+
+/* A device_del issued and not yet seen through: removals overlap, and the
+ * next flush waits for them all, then deletes what hangs off each. */
+struct qemu_pending {
+	char device[96];
+	char node[48];  /* a SCSI disk's block node, or "" */
+	int share;      /* a share's index in shares[], or -1 */
 };
 
 /* One running UVM the driver is connected to. */
@@ -44,6 +55,8 @@ struct qemu_vm {
 	int controllers, luns, pmem_devices, share_ports;
 	struct qemu_pmem *pmem;     /* [pmem_devices] */
 	struct qemu_share *shares;  /* [share_ports], index j is port pmem_devices + j */
+	struct qemu_pending *pending;
+	size_t n_pending, cap_pending;
 };
 
 struct qemu_driver {
@@ -73,6 +86,15 @@ int lh_qemu_exec1(struct qemu_vm *vm, const char *command, const char *key, cons
 /* device_del, then wait for DEVICE_DELETED; a device not there counts as
  * removed. err may be NULL. */
 int lh_qemu_device_del(struct qemu_vm *vm, const char *id, struct lh_error *err);
+/* The two halves: issue device_del (*issued false when the device is not
+ * there; -EALREADY when its removal is pending already), and wait until
+ * QEMU says it is gone (a dead VM counts as gone). */
+int lh_qemu_device_del_start(struct qemu_vm *vm, const char *id, bool *issued,
+			     struct lh_error *err);
+int lh_qemu_device_gone(struct qemu_vm *vm, const char *id, struct lh_error *err);
+/* Remember a removal for the next flush. */
+int lh_qemu_pending_add(struct qemu_vm *vm, const char *device, const char *node, int share,
+			struct lh_error *err);
 /* Rewrite the VM record with the driver's devices and daemons. */
 int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err);
 
@@ -86,5 +108,8 @@ int lh_qemu_share_request(struct qemu_driver *d, struct qemu_vm *vm,
 			  const struct qemu_request *r, struct lh_error *err);
 /* Forget a share slot (the daemon must be gone). */
 void lh_qemu_share_clear(struct qemu_share *s);
+/* A share's device is gone: remove its chardev, end its daemon, free the
+ * slot (the caller saves the record). */
+int lh_qemu_share_finish(struct qemu_vm *vm, struct qemu_share *s, struct lh_error *err);
 
 #endif

@@ -250,14 +250,14 @@ int lh_qmp_wait_event(struct lh_qmp *q, const char *name, const char *device, in
 	}
 }
 
-void lh_qmp_discard_events(struct lh_qmp *q, const char *name)
+void lh_qmp_discard_events(struct lh_qmp *q, const char *name, const char *device)
 {
 	cJSON *event = q->events->child;
 
 	while (event) {
 		cJSON *next = event->next;
 
-		if (qmp_event_matches(event, name, NULL))
+		if (qmp_event_matches(event, name, device))
 			cJSON_Delete(cJSON_DetachItemViaPointer(q->events, event));
 		event = next;
 	}

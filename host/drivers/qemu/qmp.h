@@ -56,8 +56,9 @@ int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **r
 int lh_qmp_wait_event(struct lh_qmp *q, const char *name, const char *device, int timeout_ms,
 		      struct lh_error *err);
 
-/* Drop queued events named `name` (NULL: all). */
-void lh_qmp_discard_events(struct lh_qmp *q, const char *name);
+/* Drop queued events named `name` (NULL: all) whose data.device is
+ * `device` (NULL: any). */
+void lh_qmp_discard_events(struct lh_qmp *q, const char *name, const char *device);
 
 /* Whether the socket is still usable. */
 bool lh_qmp_alive(const struct lh_qmp *q);

@@ -244,32 +244,51 @@ fail:
 	return rc;
 }
 
-static int qemu_share_remove(struct qemu_vm *vm, const cJSON *settings, struct lh_error *err)
+int lh_qemu_share_finish(struct qemu_vm *vm, struct qemu_share *s, struct lh_error *err)
 {
-	const char *name = lh_qemu_string(settings, "Name");
-	struct qemu_share *s = name ? qemu_share_find(vm, name) : NULL;
 	struct lh_error local = { 0 };
-	char chr[96], dev[96];
-	int rc;
+	char chr[96];
+	int rc = 0;
 
-	if (!name)
-		return LH_FAIL(err, -EINVAL, "Settings lack Name");
-	if (!s)
-		return 0; /* a retried release */
-	snprintf(chr, sizeof(chr), "fs-%s-chr", name);
-	snprintf(dev, sizeof(dev), "fs-%s", name);
-	rc = lh_qemu_device_del(vm, dev, err);
-	if (rc)
-		return rc;
-	rc = lh_qemu_exec1(vm, "chardev-remove", "id", chr, &local);
-	if (rc && !(rc == -LH_EDRIVER && strstr(local.message, "not found")))
+	snprintf(chr, sizeof(chr), "fs-%s-chr", s->name);
+	if (!vm->gone)
+		rc = lh_qemu_exec1(vm, "chardev-remove", "id", chr, &local);
+	if (rc && !vm->gone && !(rc == -LH_EDRIVER && strstr(local.message, "not found")))
 		return lh_error_set(err, rc, local.func, "%s", local.message);
 	/* With its connection closed the daemon ends by itself; make sure. */
 	if (!lh_proc_wait_gone(s->pid, s->pid_start, 1000))
 		lh_proc_end(s->pid, s->pid_start, QEMU_DAEMON_WAIT_MS);
 	unlink(s->socket);
 	lh_qemu_share_clear(s);
-	return lh_qemu_record_save(vm, err);
+	return 0;
+}
+
+/* device_del now; the rest (the device gone, its chardev and daemon) with
+ * the next flush, so the removals of one command overlap. The port stays
+ * taken until then. */
+static int qemu_share_remove(struct qemu_vm *vm, const cJSON *settings, struct lh_error *err)
+{
+	const char *name = lh_qemu_string(settings, "Name");
+	struct qemu_share *s = name ? qemu_share_find(vm, name) : NULL;
+	char dev[96];
+	bool issued;
+	int rc;
+
+	if (!name)
+		return LH_FAIL(err, -EINVAL, "Settings lack Name");
+	if (!s || s->removing)
+		return 0; /* a retried release */
+	snprintf(dev, sizeof(dev), "fs-%s", name);
+	rc = lh_qemu_device_del_start(vm, dev, &issued, err);
+	if (rc == -EALREADY)
+		return 0;
+	if (rc)
+		return rc;
+	s->removing = true;
+	if (issued)
+		return lh_qemu_pending_add(vm, dev, NULL, (int)(s - vm->shares), err);
+	rc = lh_qemu_share_finish(vm, s, err);
+	return rc ? rc : lh_qemu_record_save(vm, err);
 }
 
 int lh_qemu_share_request(struct qemu_driver *d, struct qemu_vm *vm, const struct qemu_request *r,

@@ -4,9 +4,11 @@
 #include "clock.h"
 #include "durable.h"
 #include "error.h"
+#include "log.h"
 #include "proc.h"
 #include "qmp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -253,6 +255,30 @@ static void vm_log_tail(const char *log, char *buf, size_t cap)
 		memmove(buf, line + 1, strlen(line + 1) + 1);
 }
 
+/* Whether the live process pid is a QEMU of ours: its command line names
+ * `socket` (the VM's QMP socket, unique to the run folder and UVM id). */
+static bool vm_proc_names(pid_t pid, const char *socket)
+{
+	char path[64], buf[16384];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	/* The arguments are NUL-separated: search them as one text. */
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, socket) != NULL;
+}
+
 static int vm_read_pidfile(const char *path, pid_t *pid)
 {
 	char buf[32] = { 0 };
@@ -265,6 +291,41 @@ static int vm_read_pidfile(const char *path, pid_t *pid)
 	close(fd);
 	*pid = n > 0 ? (pid_t)atoi(buf) : 0;
 	return *pid > 0 ? 0 : -EINVAL;
+}
+
+/* A QEMU of this UVM that runs without its record (the record was removed
+ * by hand): found by the pidfile QEMU wrote and checked by its command
+ * line. 0 with *pid, or -ENOENT. */
+static int vm_find_unrecorded(const struct vm_paths *p, pid_t *pid)
+{
+	pid_t found = 0;
+
+	if (vm_read_pidfile(p->pidfile, &found) == 0 && lh_pid_alive(found) &&
+	    vm_proc_names(found, p->qmp)) {
+		*pid = found;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* End every live process whose command line names `pattern` (a VM's
+ * virtio-fs sockets): the helpers of a VM whose record is gone. */
+static void vm_end_named(const char *pattern)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 1 || pid == getpid() || !vm_proc_names((pid_t)pid, pattern))
+			continue;
+		lh_proc_end((pid_t)pid, lh_proc_start((pid_t)pid), 2000);
+	}
+	closedir(d);
 }
 
 
@@ -289,6 +350,24 @@ static int vm_spawn(char **argv, const char *log, int *status)
 			return -errno;
 	}
 	return 0;
+}
+
+/* A new id for this boot of the VM: the state ties its attachments to it,
+ * so attachments of a VM that is gone are never taken for a new one's. */
+static int vm_add_boot_id(cJSON *rec)
+{
+	uint8_t raw[16];
+	char hex[33];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return cJSON_AddStringToObject(rec, "boot", hex) ? 0 : -ENOMEM;
 }
 
 static cJSON *vm_record_new(const char *id, pid_t pid, uint64_t start, const struct vm_paths *p,
@@ -341,6 +420,14 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 			     (int)old_pid, p.record);
 		goto out;
 	}
+	/* The record is not the only trace: a QEMU it no longer names must
+	 * not lose its sockets to a second one. */
+	if (!rec && vm_find_unrecorded(&p, &old_pid) == 0) {
+		rc = LH_FAIL(err, -EEXIST, "UVM '%s' is already running (pid %d, by its pidfile "
+			     "%s) but its record %s is missing; `layerhost vm stop` ends it", id,
+			     (int)old_pid, p.pidfile, p.record);
+		goto out;
+	}
 	cJSON_Delete(rec);
 	rec = NULL;
 	unlink(p.qmp);
@@ -369,6 +456,10 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 	if (rc)
 		goto kill;
 	rec = vm_record_new(id, pid, start, &p, layout);
+	if (rec && vm_add_boot_id(rec)) {
+		cJSON_Delete(rec);
+		rec = NULL;
+	}
 	rc = rec ? lh_vm_record_save(p.record, rec, err)
 		 : LH_FAIL(err, -ENOMEM, "vm start: out of memory");
 	if (rc)
@@ -398,10 +489,66 @@ static void vm_end_daemon(const cJSON *item)
 		lh_proc_end(pid, start, 2000);
 }
 
+/* Quit QEMU through its control monitor, then by signal; 0 once it is gone. */
+static int vm_end_qemu(const struct vm_paths *p, pid_t pid, uint64_t start, struct lh_error *err)
+{
+	struct lh_qmp *qmp = NULL;
+
+	if (lh_qmp_connect(p->control, 2000, &qmp, NULL) == 0)
+		lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
+	lh_qmp_close(qmp);
+	if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
+		kill(pid, SIGKILL);
+		if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS))
+			return LH_FAIL(err, -ETIMEDOUT, "UVM pid %d does not exit", (int)pid);
+	}
+	return 0;
+}
+
+/* The files a VM leaves in the run folder: its sockets, pidfile and the
+ * virtio-fs sockets of its shares. */
+static void vm_remove_files(const struct vm_paths *p, const cJSON *rec)
+{
+	const cJSON *share;
+
+	cJSON_ArrayForEach(share, cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "driver"), "shares")) {
+		const cJSON *sock = cJSON_GetObjectItem(share, "socket");
+
+		if (cJSON_IsString(sock))
+			unlink(sock->valuestring);
+	}
+	unlink(p->qmp);
+	unlink(p->control);
+	unlink(p->pidfile);
+}
+
+/* A QEMU whose record was removed: found by its pidfile, ended with its
+ * virtio-fs daemons (known by the sockets they serve, all named
+ * <run_dir>/<uvm>-fs-*.sock). */
+static int vm_stop_unrecorded(const struct lh_driver_params *params, const struct vm_paths *p,
+			      const char *uvm_id, struct lh_error *err)
+{
+	char pattern[4096 + 64];
+	pid_t pid = 0;
+	int rc;
+
+	if (vm_find_unrecorded(p, &pid) != 0)
+		return LH_FAIL(err, -ENOENT, "%s: no VM record: the VM is not started (layerhost "
+			       "vm start)", p->record);
+	rc = vm_end_qemu(p, pid, lh_proc_start(pid), err);
+	if (rc)
+		return rc;
+	snprintf(pattern, sizeof(pattern), "--socket-path=%s/%s-fs-", params->run_dir, uvm_id);
+	vm_end_named(pattern);
+	vm_remove_files(p, NULL);
+	lh_log(LH_LOG_WARN, "qemu", "UVM '%s': stopped QEMU pid %d, found by its pidfile (its "
+	       "record %s was missing)", uvm_id, (int)pid, p->record);
+	return 0;
+}
+
 int lh_vm_stop(const struct lh_driver_params *params, const char *uvm_id, struct lh_error *err)
 {
 	struct vm_paths p;
-	struct lh_qmp *qmp = NULL;
 	cJSON *rec = NULL, *daemon;
 	uint64_t start;
 	pid_t pid;
@@ -412,32 +559,67 @@ int lh_vm_stop(const struct lh_driver_params *params, const char *uvm_id, struct
 		rc = LH_FAIL(err, rc, "vm stop: out of memory");
 		goto out;
 	}
-	rc = lh_vm_record_load(p.record, &rec, err);
-	if (rc)
+	rc = lh_vm_record_load(p.record, &rec, NULL);
+	if (rc == -ENOENT) {
+		rc = vm_stop_unrecorded(params, &p, uvm_id, err);
 		goto out;
+	}
+	if (rc) {
+		rc = lh_vm_record_load(p.record, &rec, err);
+		goto out;
+	}
 	if (lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)) {
-		if (lh_qmp_connect(p.control, 2000, &qmp, NULL) == 0)
-			lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
-		if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
-			kill(pid, SIGKILL);
-			if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
-				rc = LH_FAIL(err, -ETIMEDOUT, "UVM pid %d does not exit", (int)pid);
-				goto out;
-			}
-		}
+		rc = vm_end_qemu(&p, pid, start, err);
+		if (rc)
+			goto out;
 	}
 	cJSON_ArrayForEach(daemon, cJSON_GetObjectItem(rec, "daemons"))
 		vm_end_daemon(daemon);
-	unlink(cJSON_GetObjectItem(rec, "qmp")->valuestring);
-	unlink(p.control);
-	unlink(p.pidfile);
+	vm_remove_files(&p, rec);
 	if (unlink(p.record) < 0)
 		rc = LH_FAIL(err, -errno, "%s: %s", p.record, strerror(errno));
 out:
-	lh_qmp_close(qmp);
 	cJSON_Delete(rec);
 	vm_paths_free(&p);
 	return rc;
+}
+
+/* What is wrong with a running VM's helpers: each share whose virtiofsd is
+ * gone, or whose chardev QEMU shows disconnected. */
+static cJSON *vm_problems(const cJSON *rec, struct lh_qmp *qmp)
+{
+	cJSON *problems = cJSON_CreateArray(), *chardevs = NULL;
+	const cJSON *share, *c;
+
+	if (qmp)
+		lh_qmp_execute(qmp, "query-chardev", NULL, &chardevs, 2000, NULL);
+	cJSON_ArrayForEach(share, cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "driver"), "shares")) {
+		char label[128], text[512];
+		uint64_t start;
+		pid_t pid;
+
+		if (lh_proc_read(share, &pid, &start) && !lh_proc_alive(pid, start)) {
+			snprintf(text, sizeof(text), "share %s: its virtiofsd (pid %d) is gone; the "
+				 "guest cannot reach %s", share->string, (int)pid,
+				 cJSON_GetStringValue(cJSON_GetObjectItem(share, "path")));
+			cJSON_AddItemToArray(problems, cJSON_CreateString(text));
+			continue;
+		}
+		snprintf(label, sizeof(label), "fs-%s-chr", share->string);
+		cJSON_ArrayForEach(c, chardevs) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "label"));
+			const char *file = cJSON_GetStringValue(cJSON_GetObjectItem(c, "filename"));
+
+			if (name && file && strcmp(name, label) == 0 &&
+			    strncmp(file, "disconnected:", 13) == 0) {
+				snprintf(text, sizeof(text), "share %s: QEMU's connection to its "
+					 "virtiofsd is closed", share->string);
+				cJSON_AddItemToArray(problems, cJSON_CreateString(text));
+			}
+		}
+	}
+	cJSON_Delete(chardevs);
+	return problems;
 }
 
 int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSON **out,
@@ -446,7 +628,7 @@ int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSO
 	char *path = lh_vm_record_path(params, uvm_id);
 	const cJSON *control;
 	struct lh_qmp *qmp = NULL;
-	cJSON *rec = NULL, *status = NULL, *pending, *pmem;
+	cJSON *rec = NULL, *status = NULL, *pending, *pmem, *problems = NULL;
 	bool running;
 	uint64_t start;
 	pid_t pid;
@@ -468,12 +650,15 @@ int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSO
 	for (cJSON *dev = pmem ? pmem->child : NULL; dev && pending; dev = dev->next)
 		if (cJSON_IsTrue(cJSON_GetObjectItem(dev, "removed")))
 			cJSON_AddItemToArray(pending, cJSON_CreateString(dev->string));
-	if (!pending || !cJSON_AddBoolToObject(rec, "running", running) ||
+	problems = running ? vm_problems(rec, qmp) : cJSON_CreateArray();
+	if (!pending || !problems || !cJSON_AddBoolToObject(rec, "running", running) ||
 	    !cJSON_AddItemToObject(rec, "pending_removal", pending)) {
 		cJSON_Delete(pending);
 		rc = LH_FAIL(err, -ENOMEM, "vm status: out of memory");
 		goto out;
 	}
+	cJSON_AddItemToObject(rec, "problems", problems);
+	problems = NULL;
 	if (status)
 		cJSON_AddItemToObject(rec, "status", status);
 	else
@@ -483,8 +668,43 @@ int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSO
 	rec = NULL;
 out:
 	lh_qmp_close(qmp);
+	cJSON_Delete(problems);
 	cJSON_Delete(status);
 	cJSON_Delete(rec);
 	free(path);
+	return rc;
+}
+
+int lh_vm_boot(const struct lh_driver_params *params, const char *uvm_id, char *buf, size_t cap,
+	       struct lh_error *err)
+{
+	struct vm_paths p;
+	cJSON *rec = NULL;
+	const char *boot;
+	uint64_t start;
+	pid_t pid = 0;
+	int rc = vm_paths_get(params, uvm_id, &p);
+
+	buf[0] = '\0';
+	if (rc) {
+		rc = LH_FAIL(err, rc, "out of memory");
+		goto out;
+	}
+	rc = lh_vm_record_load(p.record, &rec, NULL);
+	if (rc == -ENOENT && vm_find_unrecorded(&p, &pid) == 0) {
+		rc = LH_FAIL(err, -EBUSY, "UVM '%s': QEMU runs (pid %d, by its pidfile %s) but its "
+			     "record %s is missing; `layerhost vm stop` ends it", uvm_id, (int)pid,
+			     p.pidfile, p.record);
+		goto out;
+	}
+	if (rc == 0 && !(lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)))
+		rc = -ENOENT;
+	if (rc)
+		goto out;
+	boot = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "boot"));
+	snprintf(buf, cap, "%s", boot ? boot : "");
+out:
+	cJSON_Delete(rec);
+	vm_paths_free(&p);
 	return rc;
 }

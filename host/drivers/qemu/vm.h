@@ -6,7 +6,7 @@
  * JSON object written atomically (temp file, rename) so another process
  * (a later `layerhost` run, a restore) finds and reconnects to it:
  *   {"uvm":ID, "pid":N, "pid_start":T, "qmp":SOCKET, "control":SOCKET,
- *    "log":FILE,
+ *    "log":FILE, "boot":HEX (a random id of this start),
  *    "layout":{"scsi_controllers":C, "pmem_devices":P, "share_ports":S},
  *    "daemons":[{"pid":N, "pid_start":T}...],   helpers stop must end
  *                          (virtiofsd)
@@ -86,5 +86,14 @@ int lh_vm_stop(const struct lh_driver_params *params, const char *uvm_id, struct
  */
 int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSON **out,
 		 struct lh_error *err);
+
+/*
+ * The boot id of the VM that runs for uvm_id (a new one each vm start;
+ * "" for a record written before boot ids): 0; -ENOENT when none runs
+ * (no record, or its QEMU is gone); -EBUSY, said in err, when a QEMU of
+ * that id runs without its record.
+ */
+int lh_vm_boot(const struct lh_driver_params *params, const char *uvm_id, char *buf, size_t cap,
+	       struct lh_error *err);
 
 #endif
