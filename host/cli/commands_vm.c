@@ -36,6 +36,8 @@ static void vm_print_status(const struct lh_cli *cli, const cJSON *st)
 	cJSON_ArrayForEach(item, pending)
 		printf("  vpmem device %s: released, still plugged until the next VM start "
 		       "(QEMU cannot unplug virtio-pmem)\n", item->valuestring);
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(st, "problems"))
+		printf("  problem: %s\n", item->valuestring);
 }
 
 /* A VM that holds containers is not stopped under them: they would be
@@ -81,8 +83,14 @@ int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 						 : LH_SESSION_KEEP_VM_STATE, NULL, &s);
 	if (code)
 		return code;
-	if (stop)
+	if (stop) {
+		/* Containers of a VM that died are gone already: only a VM that
+		 * runs is refused. (Whether one runs may not be told, when its
+		 * record is missing: then the state stands as recorded.) */
+		if (lh_state_reconcile_vm(s.host, NULL, &err))
+			lh_error_clear(&err);
 		code = vm_refuse_stop(cli, &s);
+	}
 	if (code == LH_EXIT_OK) {
 		if (start)
 			rc = lh_host_vm_start(s.host, &err);

@@ -58,6 +58,24 @@ static int report_visit(void *arg, const struct lh_attachment_info *info)
 	return 0;
 }
 
+/* With a driver that runs a VM: whether it runs, its boot, what is wrong
+ * with its helpers. */
+static void report_vm(struct lh_host *host, cJSON *o)
+{
+	struct lh_error err = { 0 };
+	cJSON *st = NULL, *vm;
+
+	if (lh_host_vm_status(host, &st, &err) == -LH_EUNSUPPORTED)
+		return;
+	vm = cJSON_AddObjectToObject(o, "vm");
+	cJSON_AddBoolToObject(vm, "running", st && cJSON_IsTrue(cJSON_GetObjectItem(st, "running")));
+	if (st && cJSON_GetObjectItem(st, "boot"))
+		add_string(vm, "boot", cJSON_GetStringValue(cJSON_GetObjectItem(st, "boot")));
+	cJSON_AddItemToObject(vm, "problems", st ? cJSON_DetachItemFromObject(st, "problems")
+						  : cJSON_CreateArray());
+	cJSON_Delete(st);
+}
+
 static int report_records(void *arg, struct lh_mounted *const *records, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -78,6 +96,7 @@ cJSON *lh_report_status(struct lh_host *host)
 		add_string(uvm, "template", host->template_name);
 	if (host->uvm.is_clone)
 		cJSON_AddBoolToObject(uvm, "clone", true);
+	report_vm(host, o);
 	backends = cJSON_AddArrayToObject(o, "backends");
 	for (size_t i = 0; i < host->n_instances; i++) {
 		struct lh_instance *inst = host->instances[i];
@@ -136,13 +155,21 @@ void lh_report_print_status(FILE *out, const cJSON *status)
 	const cJSON *uvm = cJSON_GetObjectItemCaseSensitive(status, "uvm");
 	const cJSON *backends = cJSON_GetObjectItemCaseSensitive(status, "backends");
 	const cJSON *containers = cJSON_GetObjectItemCaseSensitive(status, "containers");
-	const cJSON *b, *a, *c;
+	const cJSON *vm = cJSON_GetObjectItemCaseSensitive(status, "vm");
+	const cJSON *b, *a, *c, *p;
 
 	fprintf(out, "uvm %s (%s), driver %s, mount counter %d%s%s\n", str(uvm, "id"),
 		str(uvm, "os"), str(uvm, "driver"),
 		cJSON_GetObjectItemCaseSensitive(uvm, "mount_counter")->valueint,
 		str(uvm, "template") ? ", template " : "",
 		str(uvm, "template") ? str(uvm, "template") : "");
+	if (vm) {
+		fprintf(out, "vm: %s%s%s\n", cJSON_IsTrue(cJSON_GetObjectItem(vm, "running"))
+			? "running" : "not running", str(vm, "boot") ? ", boot " : "",
+			str(vm, "boot") ? str(vm, "boot") : "");
+		cJSON_ArrayForEach(p, cJSON_GetObjectItem(vm, "problems"))
+			fprintf(out, "  problem: %s\n", p->valuestring);
+	}
 	cJSON_ArrayForEach(b, backends) {
 		const cJSON *list = cJSON_GetObjectItemCaseSensitive(b, "attachments");
 

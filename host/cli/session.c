@@ -80,8 +80,16 @@ int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *
 		lh_error_clear(&s->err);
 		rc = 0;
 	}
-	if (rc == 0 && !(flags & LH_SESSION_KEEP_VM_STATE))
+	if (rc == 0 && !(flags & LH_SESSION_KEEP_VM_STATE)) {
 		rc = lh_state_reconcile_vm(s->host, NULL, &s->err);
+		/* Looking changes nothing: show the state as recorded, and why it
+		 * could not be checked against the VM. */
+		if (rc && !mutating) {
+			lh_log(LH_LOG_WARN, "layerhost", "%s", s->err.message);
+			lh_error_clear(&s->err);
+			rc = 0;
+		}
+	}
 	if (rc) {
 		code = LH_EXIT_FAILED;
 		goto fail;
