@@ -21,10 +21,10 @@ static int refuse_template(struct lh_session *s)
 {
 	if (!s->host->uvm.is_template)
 		return 0;
-	fprintf(stderr, "layerhost: UVM %s is saved as template '%s': it takes no more mounts; "
-		"clone it (layerhost clone --template %s ...)\n", s->host->uvm.id,
-		s->host->template_name ? s->host->template_name : "?",
-		s->host->template_name ? s->host->template_name : "NAME");
+	lh_log_print(LH_LOG_ERROR, "UVM %s is saved as template '%s': it takes no more mounts; "
+		     "clone it (layerhost clone --template %s ...)", s->host->uvm.id,
+		     s->host->template_name ? s->host->template_name : "?",
+		     s->host->template_name ? s->host->template_name : "NAME");
 	return LH_EXIT_FAILED;
 }
 
@@ -41,8 +41,8 @@ static int select_containers(const struct lh_config *cfg, char *const *names, in
 	for (size_t i = 0; i < total; i++) {
 		list[i] = n ? lh_config_container(cfg, names[i]) : &cfg->containers[i];
 		if (!list[i]) {
-			fprintf(stderr, "layerhost: %s declares no [container.%s]\n", cfg->path,
-				names[i]);
+			lh_log_print(LH_LOG_ERROR, "%s declares no [container.%s]", cfg->path,
+				     names[i]);
 			free(list);
 			return LH_EXIT_USAGE;
 		}
@@ -67,7 +67,7 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 	if (code == 0)
 		code = refuse_template(&s);
 	if (code == 0 && count == 0)
-		fprintf(stderr, "layerhost: %s declares no containers\n", s.cfg->path);
+		lh_log_print(LH_LOG_WARN, "%s declares no containers", s.cfg->path);
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		struct lh_error err = { 0 };
 		const struct lh_mounted *m;
@@ -125,7 +125,7 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 		for (size_t i = 0; ids && i < count; i++)
 			ids[i] = strdup(names[i]);
 		if (!ids) {
-			fprintf(stderr, "layerhost: out of memory\n");
+			lh_log_print(LH_LOG_ERROR, "out of memory");
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
 	}
@@ -265,8 +265,8 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	int code, rc;
 
 	if (template_name && !lh_container_id_valid(template_name)) {
-		fprintf(stderr, "layerhost: template name '%s' is not valid "
-			"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n", template_name);
+		lh_log_print(LH_LOG_ERROR, "template name '%s' is not valid "
+			     "([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", template_name);
 		return LH_EXIT_USAGE;
 	}
 	code = lh_session_open(cli, true, NULL, &s);
@@ -309,9 +309,9 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	int code;
 
 	if (!lh_container_id_valid(new_id) || !lh_container_id_valid(template_name)) {
-		fprintf(stderr, "layerhost: '%s' is not a valid %s ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n",
-			lh_container_id_valid(new_id) ? template_name : new_id,
-			lh_container_id_valid(new_id) ? "template name" : "UVM id");
+		lh_log_print(LH_LOG_ERROR, "'%s' is not a valid %s ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+			     lh_container_id_valid(new_id) ? template_name : new_id,
+			     lh_container_id_valid(new_id) ? "template name" : "UVM id");
 		return LH_EXIT_USAGE;
 	}
 	memset(&s, 0, sizeof(s));
@@ -328,7 +328,7 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		    (int)sizeof(doc_file) ||
 	    snprintf(uvm_scratch, sizeof(uvm_scratch), "%s/scratch", scratch_dir) >=
 		    (int)sizeof(uvm_scratch)) {
-		fprintf(stderr, "layerhost: path too long\n");
+		lh_log_print(LH_LOG_ERROR, "path too long");
 		lh_config_free(s.cfg);
 		return LH_EXIT_USAGE;
 	}

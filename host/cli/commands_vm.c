@@ -45,7 +45,7 @@ int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 
 	if (!action || (strcmp(action, "start") && strcmp(action, "stop") &&
 			strcmp(action, "status"))) {
-		fprintf(stderr, "layerhost: vm: expected start, stop or status\n");
+		lh_log_print(LH_LOG_ERROR, "vm: expected start, stop or status");
 		return LH_EXIT_USAGE;
 	}
 	/* Under the state lock like every other command: a mount must not
