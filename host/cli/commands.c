@@ -104,6 +104,7 @@ done:
 int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all)
 {
 	struct lh_session s;
+	cJSON *unmounted;
 	char **ids = NULL;
 	size_t count = 0;
 	int code;
@@ -129,6 +130,7 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
 	}
+	unmounted = cJSON_CreateArray();
 	/* Newest first, so shared scratches go after the containers on them. */
 	for (size_t i = count; i-- > 0;) {
 		struct lh_error err = { 0 };
@@ -136,16 +138,22 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 		if (!ids[i] || lh_pipeline_unmount(s.host, ids[i], &err)) {
 			lh_report_error(&err);
 			code = LH_EXIT_FAILED;
-		} else if (!cli->json) {
+		} else if (cli->json) {
+			cJSON_AddItemToArray(unmounted, cJSON_CreateString(ids[i]));
+		} else {
 			printf("unmounted %s\n", ids[i]);
 		}
 	}
 	if (cli->json) {
+		/* The state afterwards, and which containers this run released. */
 		cJSON *status = lh_report_status(s.host);
 
+		cJSON_AddItemToObject(status, "unmounted", unmounted);
+		unmounted = NULL;
 		lh_report_print_json(stdout, status);
 		cJSON_Delete(status);
 	}
+	cJSON_Delete(unmounted);
 	for (size_t i = 0; i < count; i++)
 		free(ids[i]);
 	free(ids);
@@ -257,11 +265,43 @@ static int template_path(const struct lh_config *cfg, const char *name, char *ou
 	return 0;
 }
 
+/* What save did, as --json prints it; the line without --json is made
+ * from it. */
+static cJSON *saved_report(const char *uvm_id, const char *state_path, const char *template_name,
+			   const char *template_file)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "uvm", uvm_id);
+	cJSON_AddStringToObject(o, "state", state_path);
+	if (template_name) {
+		cJSON_AddStringToObject(o, "template", template_name);
+		cJSON_AddStringToObject(o, "template_file", template_file);
+	}
+	return o;
+}
+
+static void print_saved(const struct lh_cli *cli, const cJSON *o)
+{
+	const char *uvm = cJSON_GetStringValue(cJSON_GetObjectItem(o, "uvm"));
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "template"));
+
+	if (cli->json)
+		lh_report_print_json(stdout, o);
+	else if (name)
+		printf("saved UVM %s as template %s (%s); it takes no more mounts\n", uvm, name,
+		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "template_file")));
+	else
+		printf("saved UVM %s to %s\n", uvm,
+		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")));
+}
+
 int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 {
 	char path[PATH_MAX];
 	struct lh_error err = { 0 };
 	struct lh_session s;
+	cJSON *report;
 	int code, rc;
 
 	if (template_name && !lh_container_id_valid(template_name)) {
@@ -286,12 +326,15 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 			lh_report_error(&err);
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
-		printf("saved UVM %s as template %s (%s); it takes no more mounts\n",
-		       s.host->uvm.id, template_name, path);
-	} else {
-		printf("saved UVM %s to %s\n", s.host->uvm.id, s.cfg->state_path);
 	}
-	return lh_session_close(&s, true, LH_EXIT_OK);
+	/* Told once the state is on disk, which closing the session does. */
+	report = saved_report(s.host->uvm.id, s.cfg->state_path, template_name,
+			      template_name ? path : NULL);
+	code = lh_session_close(&s, true, LH_EXIT_OK);
+	if (code == LH_EXIT_OK)
+		print_saved(cli, report);
+	cJSON_Delete(report);
+	return code;
 }
 
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
@@ -369,9 +412,21 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		unlink(state_file);
 		goto out;
 	}
-	printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
-	       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n", template_name,
-	       new_id, state_file, doc_file, cli->config_path, new_id, state_file);
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "template", template_name);
+		cJSON_AddStringToObject(o, "uvm", new_id);
+		cJSON_AddStringToObject(o, "state", state_file);
+		cJSON_AddStringToObject(o, "document", doc_file);
+		lh_report_print_json(stdout, o);
+		cJSON_Delete(o);
+	} else {
+		printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
+		       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n",
+		       template_name, new_id, state_file, doc_file, cli->config_path, new_id,
+		       state_file);
+	}
 	code = LH_EXIT_OK;
 out:
 	if (code)

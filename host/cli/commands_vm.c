@@ -2,6 +2,7 @@
 #include "commands_vm.h"
 
 #include "log.h"
+#include "report.h"
 #include "session.h"
 
 #include <errno.h>
@@ -12,13 +13,9 @@ static void vm_print_status(const struct lh_cli *cli, const cJSON *st)
 	const cJSON *pending = cJSON_GetObjectItem(st, "pending_removal"), *item;
 	const cJSON *status = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "status"), "status");
 	const cJSON *layout = cJSON_GetObjectItem(st, "layout");
-	char *text;
 
 	if (cli->json) {
-		text = cJSON_PrintUnformatted(st);
-		if (text)
-			puts(text);
-		free(text);
+		lh_report_print_json(stdout, st);
 		return;
 	}
 	printf("uvm %s: %s, pid %d, qmp %s\n", cJSON_GetObjectItem(st, "uvm")->valuestring,
@@ -64,7 +61,15 @@ int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 		code = rc == -LH_ECONFIG || rc == -LH_EUNSUPPORTED ? LH_EXIT_USAGE : LH_EXIT_FAILED;
 	} else if (st) {
 		vm_print_status(cli, st);
-	} else if (!cli->json) {
+	} else if (cli->json) {
+		/* start and stop report what they did, like every command. */
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "uvm", s.host->uvm.id);
+		cJSON_AddStringToObject(o, "vm", strcmp(action, "start") == 0 ? "started" : "stopped");
+		lh_report_print_json(stdout, o);
+		cJSON_Delete(o);
+	} else {
 		printf("uvm %s: %s\n", s.host->uvm.id,
 		       strcmp(action, "start") == 0 ? "started" : "stopped");
 	}
