@@ -46,6 +46,10 @@ static const char usage_text[] =
 	"  -h, --help                 this help\n"
 	"  -V, --version              the version\n"
 	"\n"
+	"Relative paths on the command line are taken from the current directory; those\n"
+	"in FILE from FILE's folder. With --json, stdout holds one JSON document and\n"
+	"messages go to stderr. More in layerhost(8) and layerhost.ini(5).\n"
+	"\n"
 	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
 
 enum {
