@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # build and work: the sourcing script's
 # json_check.sh - sourced by the output tests: run layerhost, check that
 # stdout holds exactly one JSON document with the given keys.
 lh=$build/host/layerhost

@@ -8,6 +8,7 @@ build=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/output/json_check.sh
 source "$(dirname "$0")/json_check.sh"
 
 cp "$src/conf/layers.ini" "$work/layers.ini"
@@ -36,8 +37,13 @@ json "unmount --all" "unmounted" --config "$ini" --json unmount --all
 
 # Without --json the same commands print text, not JSON.
 "$lh" --config "$ini" save >"$work/out" 2>&1
-grep -q '^saved UVM example-uvm to ' "$work/out" && passed=$((passed + 1)) ||
-	{ failed=$((failed + 1)); echo "FAIL: save without --json:" >&2; cat "$work/out" >&2; }
+if grep -q '^saved UVM example-uvm to ' "$work/out"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	echo "FAIL: save without --json:" >&2
+	cat "$work/out" >&2
+fi
 
 # A failure: the error on stderr, stdout empty.
 "$lh" --config "$ini" --json mount nosuch >"$work/out" 2>"$work/err"

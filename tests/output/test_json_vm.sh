@@ -1,14 +1,14 @@
 #!/bin/bash
-# test_json_vm.sh BUILD SOURCE - vm start, vm status and vm stop with --json
+# test_json_vm.sh BUILD [SOURCE] - vm start, vm status and vm stop with --json
 # on a real (paused) QEMU: one JSON document each on stdout.
 set -u
 build=$1
-src=$2
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "SKIPPED: qemu-system-x86_64 missing (.ci/deps.sh installs qemu-system-x86)"
 	exit 77
 fi
 work=$(mktemp -d)
+# shellcheck source=tests/output/json_check.sh
 source "$(dirname "$0")/json_check.sh"
 ini=$work/vm.ini
 cat >"$ini" <<INI
@@ -30,7 +30,11 @@ json "vm start" "uvm vm" --config "$ini" --json vm start
 json "vm status" "uvm running pid qmp layout pending_removal" --config "$ini" --json vm status
 json "mount on the VM (no containers)" "containers" --config "$ini" --json mount
 json "vm stop" "uvm vm" --config "$ini" --json vm stop
-"$lh" --config "$ini" vm start >"$work/out" 2>&1 &&
-	grep -qx 'uvm json-vm: started' "$work/out" && passed=$((passed + 1)) ||
-	{ failed=$((failed + 1)); echo "FAIL: vm start without --json:" >&2; cat "$work/out" >&2; }
+if "$lh" --config "$ini" vm start >"$work/out" 2>&1 && grep -qx 'uvm json-vm: started' "$work/out"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	echo "FAIL: vm start without --json:" >&2
+	cat "$work/out" >&2
+fi
 finish

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are for the scripts that source it
 # install.sh - sourced by the packaging tests: install the build into a
 # fresh temp prefix, the way an operator does, and name what went where.
 #

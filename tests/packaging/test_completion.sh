@@ -4,6 +4,7 @@
 # commands, the options and their values, the example's containers and
 # the saved templates; bash-completion finds and loads it from the prefix.
 set -u
+# shellcheck source=tests/packaging/install.sh
 source "$(dirname "$0")/install.sh"
 file=$(installed "$completiondir/layerhost")
 check "bash -n on the completion" bash -n "$file"

@@ -4,6 +4,7 @@
 # programs, plugins, the SDK header and its pkg-config file, the man pages,
 # the bash completion, the systemd unit template.
 set -u
+# shellcheck source=tests/packaging/install.sh
 source "$(dirname "$0")/install.sh"
 
 for f in "$bindir/layerhost" "$bindir/layerhost-vhd"; do

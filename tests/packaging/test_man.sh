@@ -3,6 +3,7 @@
 # prefix and renders it with no warning (man -l through groff, groff -ww,
 # and mandoc's linter when mandoc is installed); each has its sections.
 set -u
+# shellcheck source=tests/packaging/install.sh
 source "$(dirname "$0")/install.sh"
 if [ -n "${LH_NO_MAN-}" ]; then
 	echo "SKIPPED: built with LH_MAN=OFF, no man pages to check"
@@ -16,7 +17,8 @@ for tool in man groff; do
 done
 command -v mandoc >/dev/null || echo "NOTE: mandoc is not installed: its lint is not run (.ci/deps.sh installs it)"
 
-export MANPATH=$(installed "$mandir")
+MANPATH=$(installed "$mandir")
+export MANPATH
 export MANWIDTH=80 LC_ALL=C.UTF-8
 for entry in 8:layerhost 8:layerhost-vhd 5:layerhost.ini 7:layerhost-backend; do
 	section=${entry%%:*}

@@ -4,6 +4,7 @@
 # stop, one configuration per instance; `systemd-analyze verify` finds
 # nothing to say about it, its man pages included.
 set -u
+# shellcheck source=tests/packaging/install.sh
 source "$(dirname "$0")/install.sh"
 unit=$(installed "$unitdir/layerhost@.service")
 check "the unit template is installed" test -s "$unit"
