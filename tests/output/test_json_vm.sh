@@ -23,8 +23,15 @@ memory = 128M
 multi_mapping = false
 max_devices = 2
 INI
-# Whatever happens, no QEMU outlives the test.
-trap '"$lh" --config "$ini" vm stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+# Whatever happens, no QEMU outlives the test: stopped by layerhost, or,
+# should that fail, by the pid QEMU wrote.
+cleanup() {
+	if ! "$lh" --config "$ini" vm stop >/dev/null 2>&1 && [ -s "$work/run/json-vm.pid" ]; then
+		kill "$(cat "$work/run/json-vm.pid")" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 json "vm start" "uvm vm" --config "$ini" --json vm start
 json "vm status" "uvm running pid qmp layout pending_removal" --config "$ini" --json vm status
