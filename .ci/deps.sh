@@ -1,9 +1,16 @@
 #!/bin/sh
-# Install what layerhost needs to build and test on Debian 12, if missing.
+# Install what layerhost needs to build and run every test on Debian 12, if
+# missing, so the README's test command is CI's test command.
 # Usage: .ci/deps.sh [extra packages...]
 set -eu
+# Build: the compiler, CMake and the libraries. Tests: CUnit, the tools the
+# example's layers are made with (e2fsprogs, qemu-utils), QEMU for the qemu
+# driver's tests, and what the packaging tests check the installed files
+# with (man-db and groff for the man pages, mandoc's linter, bash-completion,
+# systemd's unit verifier).
 pkgs="cmake make gcc pkg-config libltdl-dev libinih-dev libcjson-dev libcunit1-dev
-zlib1g-dev e2fsprogs qemu-utils python3 $*"
+zlib1g-dev e2fsprogs qemu-utils qemu-system-x86 python3
+man-db groff-base mandoc bash-completion systemd $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

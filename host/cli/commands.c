@@ -21,10 +21,10 @@ static int refuse_template(struct lh_session *s)
 {
 	if (!s->host->uvm.is_template)
 		return 0;
-	fprintf(stderr, "layerhost: UVM %s is saved as template '%s': it takes no more mounts; "
-		"clone it (layerhost clone --template %s ...)\n", s->host->uvm.id,
-		s->host->template_name ? s->host->template_name : "?",
-		s->host->template_name ? s->host->template_name : "NAME");
+	lh_log_print(LH_LOG_ERROR, "UVM %s is saved as template '%s': it takes no more mounts; "
+		     "clone it (layerhost clone --template %s ...)", s->host->uvm.id,
+		     s->host->template_name ? s->host->template_name : "?",
+		     s->host->template_name ? s->host->template_name : "NAME");
 	return LH_EXIT_FAILED;
 }
 
@@ -41,8 +41,8 @@ static int select_containers(const struct lh_config *cfg, char *const *names, in
 	for (size_t i = 0; i < total; i++) {
 		list[i] = n ? lh_config_container(cfg, names[i]) : &cfg->containers[i];
 		if (!list[i]) {
-			fprintf(stderr, "layerhost: %s declares no [container.%s]\n", cfg->path,
-				names[i]);
+			lh_log_print(LH_LOG_ERROR, "%s declares no [container.%s]", cfg->path,
+				     names[i]);
 			free(list);
 			return LH_EXIT_USAGE;
 		}
@@ -67,7 +67,7 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 	if (code == 0)
 		code = refuse_template(&s);
 	if (code == 0 && count == 0)
-		fprintf(stderr, "layerhost: %s declares no containers\n", s.cfg->path);
+		lh_log_print(LH_LOG_WARN, "%s declares no containers", s.cfg->path);
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		struct lh_error err = { 0 };
 		const struct lh_mounted *m;
@@ -104,6 +104,7 @@ done:
 int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all)
 {
 	struct lh_session s;
+	cJSON *unmounted;
 	char **ids = NULL;
 	size_t count = 0;
 	int code;
@@ -125,10 +126,11 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 		for (size_t i = 0; ids && i < count; i++)
 			ids[i] = strdup(names[i]);
 		if (!ids) {
-			fprintf(stderr, "layerhost: out of memory\n");
+			lh_log_print(LH_LOG_ERROR, "out of memory");
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
 	}
+	unmounted = cJSON_CreateArray();
 	/* Newest first, so shared scratches go after the containers on them. */
 	for (size_t i = count; i-- > 0;) {
 		struct lh_error err = { 0 };
@@ -136,16 +138,22 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 		if (!ids[i] || lh_pipeline_unmount(s.host, ids[i], &err)) {
 			lh_report_error(&err);
 			code = LH_EXIT_FAILED;
-		} else if (!cli->json) {
+		} else if (cli->json) {
+			cJSON_AddItemToArray(unmounted, cJSON_CreateString(ids[i]));
+		} else {
 			printf("unmounted %s\n", ids[i]);
 		}
 	}
 	if (cli->json) {
+		/* The state afterwards, and which containers this run released. */
 		cJSON *status = lh_report_status(s.host);
 
+		cJSON_AddItemToObject(status, "unmounted", unmounted);
+		unmounted = NULL;
 		lh_report_print_json(stdout, status);
 		cJSON_Delete(status);
 	}
+	cJSON_Delete(unmounted);
 	for (size_t i = 0; i < count; i++)
 		free(ids[i]);
 	free(ids);
@@ -257,16 +265,48 @@ static int template_path(const struct lh_config *cfg, const char *name, char *ou
 	return 0;
 }
 
+/* What save did, as --json prints it; the line without --json is made
+ * from it. */
+static cJSON *saved_report(const char *uvm_id, const char *state_path, const char *template_name,
+			   const char *template_file)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "uvm", uvm_id);
+	cJSON_AddStringToObject(o, "state", state_path);
+	if (template_name) {
+		cJSON_AddStringToObject(o, "template", template_name);
+		cJSON_AddStringToObject(o, "template_file", template_file);
+	}
+	return o;
+}
+
+static void print_saved(const struct lh_cli *cli, const cJSON *o)
+{
+	const char *uvm = cJSON_GetStringValue(cJSON_GetObjectItem(o, "uvm"));
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "template"));
+
+	if (cli->json)
+		lh_report_print_json(stdout, o);
+	else if (name)
+		printf("saved UVM %s as template %s (%s); it takes no more mounts\n", uvm, name,
+		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "template_file")));
+	else
+		printf("saved UVM %s to %s\n", uvm,
+		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")));
+}
+
 int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 {
 	char path[PATH_MAX];
 	struct lh_error err = { 0 };
 	struct lh_session s;
+	cJSON *report;
 	int code, rc;
 
 	if (template_name && !lh_container_id_valid(template_name)) {
-		fprintf(stderr, "layerhost: template name '%s' is not valid "
-			"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n", template_name);
+		lh_log_print(LH_LOG_ERROR, "template name '%s' is not valid "
+			     "([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", template_name);
 		return LH_EXIT_USAGE;
 	}
 	code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
@@ -286,12 +326,15 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 			lh_report_error(&err);
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
-		printf("saved UVM %s as template %s (%s); it takes no more mounts\n",
-		       s.host->uvm.id, template_name, path);
-	} else {
-		printf("saved UVM %s to %s\n", s.host->uvm.id, s.cfg->state_path);
 	}
-	return lh_session_close(&s, true, LH_EXIT_OK);
+	/* Told once the state is on disk, which closing the session does. */
+	report = saved_report(s.host->uvm.id, s.cfg->state_path, template_name,
+			      template_name ? path : NULL);
+	code = lh_session_close(&s, true, LH_EXIT_OK);
+	if (code == LH_EXIT_OK)
+		print_saved(cli, report);
+	cJSON_Delete(report);
+	return code;
 }
 
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
@@ -309,9 +352,9 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	int code;
 
 	if (!lh_container_id_valid(new_id) || !lh_container_id_valid(template_name)) {
-		fprintf(stderr, "layerhost: '%s' is not a valid %s ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})\n",
-			lh_container_id_valid(new_id) ? template_name : new_id,
-			lh_container_id_valid(new_id) ? "template name" : "UVM id");
+		lh_log_print(LH_LOG_ERROR, "'%s' is not a valid %s ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+			     lh_container_id_valid(new_id) ? template_name : new_id,
+			     lh_container_id_valid(new_id) ? "template name" : "UVM id");
 		return LH_EXIT_USAGE;
 	}
 	memset(&s, 0, sizeof(s));
@@ -328,7 +371,7 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		    (int)sizeof(doc_file) ||
 	    snprintf(uvm_scratch, sizeof(uvm_scratch), "%s/scratch", scratch_dir) >=
 		    (int)sizeof(uvm_scratch)) {
-		fprintf(stderr, "layerhost: path too long\n");
+		lh_log_print(LH_LOG_ERROR, "path too long");
 		lh_config_free(s.cfg);
 		return LH_EXIT_USAGE;
 	}
@@ -369,9 +412,21 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		unlink(state_file);
 		goto out;
 	}
-	printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
-	       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n", template_name,
-	       new_id, state_file, doc_file, cli->config_path, new_id, state_file);
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "template", template_name);
+		cJSON_AddStringToObject(o, "uvm", new_id);
+		cJSON_AddStringToObject(o, "state", state_file);
+		cJSON_AddStringToObject(o, "document", doc_file);
+		lh_report_print_json(stdout, o);
+		cJSON_Delete(o);
+	} else {
+		printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
+		       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n",
+		       template_name, new_id, state_file, doc_file, cli->config_path, new_id,
+		       state_file);
+	}
 	code = LH_EXIT_OK;
 out:
 	if (code)

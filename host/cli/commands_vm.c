@@ -4,6 +4,7 @@
 #include "host_state.h"
 #include "log.h"
 #include "pipeline.h"
+#include "report.h"
 #include "session.h"
 
 #include <errno.h>
@@ -14,13 +15,9 @@ static void vm_print_status(const struct lh_cli *cli, const cJSON *st)
 	const cJSON *pending = cJSON_GetObjectItem(st, "pending_removal"), *item;
 	const cJSON *status = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "status"), "status");
 	const cJSON *layout = cJSON_GetObjectItem(st, "layout");
-	char *text;
 
 	if (cli->json) {
-		text = cJSON_PrintUnformatted(st);
-		if (text)
-			puts(text);
-		free(text);
+		lh_report_print_json(stdout, st);
 		return;
 	}
 	printf("uvm %s: %s, pid %d, qmp %s\n", cJSON_GetObjectItem(st, "uvm")->valuestring,
@@ -51,9 +48,9 @@ static int vm_refuse_stop(const struct lh_cli *cli, struct lh_session *s)
 	if (cli->force || lh_pipeline_ids(s->host, &ids, &n, &s->err))
 		return cli->force ? LH_EXIT_OK : LH_EXIT_FAILED;
 	if (n) {
-		fprintf(stderr, "layerhost: UVM %s holds %zu mounted container(s) (%s%s): unmount "
-			"them first, or `vm stop --force` to drop them with the VM\n",
-			s->host->uvm.id, n, ids[0], n > 1 ? ", ..." : "");
+		lh_log_print(LH_LOG_ERROR, "UVM %s holds %zu mounted container(s) (%s%s): unmount "
+			     "them first, or `vm stop --force` to drop them with the VM",
+			     s->host->uvm.id, n, ids[0], n > 1 ? ", ..." : "");
 		code = LH_EXIT_FAILED;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -72,7 +69,7 @@ int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 	int code, rc = 0;
 
 	if (!start && !stop && !(action && strcmp(action, "status") == 0)) {
-		fprintf(stderr, "layerhost: vm: expected start, stop or status\n");
+		lh_log_print(LH_LOG_ERROR, "vm: expected start, stop or status");
 		return LH_EXIT_USAGE;
 	}
 	/* Under the state lock like every other command: a mount must not
@@ -107,7 +104,15 @@ int lh_cmd_vm(const struct lh_cli *cli, const char *action)
 		code = rc == -LH_ECONFIG || rc == -LH_EUNSUPPORTED ? LH_EXIT_USAGE : LH_EXIT_FAILED;
 	} else if (st) {
 		vm_print_status(cli, st);
-	} else if (code == LH_EXIT_OK && !cli->json) {
+	} else if (code == LH_EXIT_OK && cli->json) {
+		/* start and stop report what they did, like every command. */
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "uvm", s.host->uvm.id);
+		cJSON_AddStringToObject(o, "vm", start ? "started" : "stopped");
+		lh_report_print_json(stdout, o);
+		cJSON_Delete(o);
+	} else if (code == LH_EXIT_OK) {
 		printf("uvm %s: %s\n", s.host->uvm.id, start ? "started" : "stopped");
 	}
 	cJSON_Delete(st);

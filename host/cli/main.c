@@ -28,10 +28,11 @@ static const char usage_text[] =
 	"                             template (<state folder>/templates/NAME.state), after\n"
 	"                             which it takes no more mounts\n"
 	"  restore                    load the state into a fresh host and print what it holds\n"
-	"  vm start|stop|status       the QEMU UVM of driver = qemu: start it (sized from the\n"
+	"  vm start|stop [--force]|status\n"
+	"                             the QEMU UVM of driver = qemu: start it (sized from the\n"
 	"                             backends' options), stop it, or show it and its devices;\n"
-	"                             stop refuses while containers are mounted (--force drops\n"
-	"                             them: what lived in the VM goes with it)\n"
+	"                             stop refuses while containers are mounted, --force drops\n"
+	"                             them (what lived in the VM goes with it)\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
@@ -47,6 +48,10 @@ static const char usage_text[] =
 	"      --log-level LEVEL      error, warn, info or debug (beats [host] log_level)\n"
 	"  -h, --help                 this help\n"
 	"  -V, --version              the version\n"
+	"\n"
+	"Relative paths on the command line are taken from the current directory; those\n"
+	"in FILE from FILE's folder. With --json, stdout holds one JSON document and\n"
+	"messages go to stderr. More in layerhost(8) and layerhost.ini(5).\n"
 	"\n"
 	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
 
@@ -67,14 +72,46 @@ enum {
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
+	char message[1024];
 	va_list ap;
 
-	fprintf(stderr, "layerhost: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'layerhost --help'.\n");
+	lh_log_print(LH_LOG_ERROR, "%s\nTry 'layerhost --help'.", message);
 	return LH_EXIT_USAGE;
+}
+
+/* The option getopt stopped at, as the user wrote it ("--state", "-c"). */
+static const char *bad_option(char **argv, char *buf, size_t cap)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+
+	if (arg && strncmp(arg, "--", 2) == 0)
+		snprintf(buf, cap, "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(buf, cap, "-%c", optopt > 0 && optopt < 256 ? optopt : '?');
+	return buf;
+}
+
+/* getopt_long refused `name` (without "=VALUE"): say why. */
+static int option_error(const struct option *options, const char *name)
+{
+	size_t len = strlen(name) > 2 ? strlen(name) - 2 : 0;
+	int exact = -1, prefixes = 0;
+
+	for (int i = 0; len && options[i].name; i++) {
+		if (strncmp(options[i].name, name + 2, len))
+			continue;
+		prefixes++;
+		if (strlen(options[i].name) == len)
+			exact = i;
+	}
+	if (strncmp(name, "--", 2) == 0 && (exact >= 0 || prefixes == 1))
+		return usage_error("option '%s' takes no argument", name);
+	if (strncmp(name, "--", 2) == 0 && prefixes > 1)
+		return usage_error("option '%s' is ambiguous", name);
+	return usage_error("unknown option '%s'", name);
 }
 
 /* Plugins built beside the program (the build tree: host/layerhost next
@@ -117,10 +154,13 @@ int main(int argc, char **argv)
 	const char *template_name = NULL, *new_id = NULL, *scratch_dir = NULL, *command;
 	bool all = false;
 	enum lh_log_level level;
-	char *const *args;
+	char *const *args, name[64];
 	int opt, n_args;
 
-	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+	/* getopt's own messages would name the program by its path and miss
+	 * the journal's priority: say it here. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli.config_path = optarg; break;
 		case OPT_PLUGIN_DIR: cli.plugin_dir = optarg; break;
@@ -147,7 +187,9 @@ int main(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return LH_EXIT_OK;
 		case 'V': printf("layerhost %s (backend ABI %d)\n", LH_VERSION, LH_BACKEND_ABI_VERSION);
 			return LH_EXIT_OK;
-		default: fputs("Try 'layerhost --help'.\n", stderr); return LH_EXIT_USAGE;
+		case ':': return usage_error("option '%s' needs an argument",
+					     bad_option(argv, name, sizeof(name)));
+		default: return option_error(options, bad_option(argv, name, sizeof(name)));
 		}
 	}
 	if (!cli.config_path)

@@ -9,7 +9,7 @@
 
 void lh_report_error(const struct lh_error *err)
 {
-	fprintf(stderr, "layerhost: %s\n", err->message[0] ? err->message : "failed");
+	lh_log_print(LH_LOG_ERROR, "%s", err->message[0] ? err->message : "failed");
 }
 
 static int replace_string(char **field, const char *value)

@@ -7,6 +7,7 @@
  *   layerhost-vhd probe FILE         print the format and sizes
  */
 #include "disk.h"
+#include "log.h"
 #include "options.h"
 
 #include <stdlib.h>
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 	uint64_t size;
 	int rc;
 
+	lh_log_set_program("layerhost-vhd");
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
 		rc = lh_vhd_append_footer(argv[2], &err);
 	} else if (argc == 4 && !strcmp(argv[1], "create")) {
 		if (lh_parse_size(argv[3], &size)) {
-			fprintf(stderr, "layerhost-vhd: '%s' is not a size\n", argv[3]);
+			lh_log_print(LH_LOG_ERROR, "'%s' is not a size", argv[3]);
 			return 2;
 		}
 		rc = lh_vhd_create_fixed(argv[2], size, &err);
@@ -55,10 +57,11 @@ int main(int argc, char **argv)
 			       format_name(info.format), (unsigned long long)info.file_size,
 			       (unsigned long long)info.data_size);
 	} else {
-		fputs(usage_text, stderr);
+		lh_log_print(LH_LOG_ERROR, "expected footer FILE, create FILE SIZE or probe FILE\n"
+			     "Try 'layerhost-vhd --help'.");
 		return 2;
 	}
 	if (rc)
-		fprintf(stderr, "layerhost-vhd: %s\n", err.message);
+		lh_log_print(LH_LOG_ERROR, "%s", err.message);
 	return rc ? 1 : 0;
 }

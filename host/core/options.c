@@ -56,7 +56,8 @@ int lh_parse_size(const char *text, uint64_t *out)
 	if (!isdigit((unsigned char)text[0]))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(text, &end, 0);
+	/* As for integers: decimal or 0x hex, never octal ("010M" is 10M). */
+	v = strtoull(text, &end, text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? 16 : 10);
 	if (end == text)
 		return -EINVAL;
 	if (errno == ERANGE)
