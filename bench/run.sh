@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 build=${1:-$repo/build-bench}
 results=${LH_BENCH_RESULTS:-$here/results.md}
-benches="bench_core bench_scaling bench_state bench_clone bench_overhead bench_memory bench_qemu_attach"
+benches="bench_core bench_scaling bench_state bench_clone bench_overhead bench_memory bench_qemu_attach bench_qemu_pipeline"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLH_BENCH=ON >/dev/null ||

@@ -16,13 +16,23 @@
 /* The last line is read to continue the sequence; lines are far shorter. */
 #define JOURNAL_TAIL_MAX (1u << 20)
 
+/*
+ * With LH_FSYNC_ALWAYS a syncer thread flushes the file whenever lines are
+ * waiting, so the flushes overlap the requests that follow (a VM's QMP
+ * traffic); lh_journal_sync only waits for one that covers every line
+ * appended before it.
+ */
 struct lh_journal {
 	pthread_mutex_t lock;
 	int fd;
 	char *path;
-	uint64_t seq;
-	bool unsynced; /* lines appended since the last sync */
+	uint64_t seq;         /* the last line appended */
+	uint64_t synced;      /* every line up to this one is on disk */
+	int sync_error;       /* the first fdatasync failure (-errno), kept */
 	enum lh_journal_fsync fsync_policy;
+	bool syncer_running, stopping;
+	pthread_t syncer;
+	pthread_cond_t appended, flushed;
 };
 
 /*
@@ -119,7 +129,7 @@ int lh_journal_append(struct lh_journal *j, const char *uvm_id, const cJSON *req
 		goto out;
 	}
 	j->seq++;
-	j->unsynced = true;
+	pthread_cond_signal(&j->appended);
 out:
 	pthread_mutex_unlock(&j->lock);
 	free(line);
@@ -127,25 +137,63 @@ out:
 	return rc;
 }
 
+static void *journal_syncer(void *arg)
+{
+	struct lh_journal *j = arg;
+
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		uint64_t target;
+		int rc;
+
+		while (!j->stopping && j->synced == j->seq)
+			pthread_cond_wait(&j->appended, &j->lock);
+		if (j->synced == j->seq)
+			break; /* stopping, and nothing left to flush */
+		target = j->seq;
+		pthread_mutex_unlock(&j->lock);
+		rc = fdatasync(j->fd) < 0 ? -errno : 0;
+		pthread_mutex_lock(&j->lock);
+		if (rc && !j->sync_error)
+			j->sync_error = rc;
+		/* A failed flush counts as done: the error is what waiters get. */
+		j->synced = target;
+		pthread_cond_broadcast(&j->flushed);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
 int lh_journal_sync(struct lh_journal *j, struct lh_error *err)
 {
+	uint64_t target;
 	int rc = 0;
 
 	pthread_mutex_lock(&j->lock);
-	if (j->unsynced && j->fsync_policy == LH_FSYNC_ALWAYS && fdatasync(j->fd) < 0)
-		rc = LH_FAIL(err, -errno, "%s: fdatasync: %s", j->path, strerror(errno));
-	if (rc == 0)
-		j->unsynced = false;
+	target = j->seq;
+	while (j->syncer_running && j->synced < target)
+		pthread_cond_wait(&j->flushed, &j->lock);
+	rc = j->sync_error;
 	pthread_mutex_unlock(&j->lock);
-	return rc;
+	if (rc)
+		return LH_FAIL(err, rc, "%s: fdatasync: %s", j->path, strerror(-rc));
+	return 0;
 }
 
 void lh_journal_close(struct lh_journal *j)
 {
 	if (!j)
 		return;
-	lh_journal_sync(j, NULL);
+	if (j->syncer_running) {
+		pthread_mutex_lock(&j->lock);
+		j->stopping = true;
+		pthread_cond_signal(&j->appended);
+		pthread_mutex_unlock(&j->lock);
+		pthread_join(j->syncer, NULL);
+	}
 	close(j->fd);
+	pthread_cond_destroy(&j->appended);
+	pthread_cond_destroy(&j->flushed);
 	pthread_mutex_destroy(&j->lock);
 	free(j->path);
 	free(j);
@@ -177,7 +225,19 @@ int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		return rc;
 	}
 	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->appended, NULL);
+	pthread_cond_init(&j->flushed, NULL);
+	j->synced = j->seq;
 	j->fsync_policy = fsync_policy;
+	if (fsync_policy == LH_FSYNC_ALWAYS) {
+		rc = -pthread_create(&j->syncer, NULL, journal_syncer, j);
+		if (rc) {
+			lh_journal_close(j);
+			return LH_FAIL(err, rc, "%s: cannot start the journal's syncer: %s", path,
+				       strerror(-rc));
+		}
+		j->syncer_running = true;
+	}
 	*out = j;
 	return 0;
 }
