@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Parse text; expect failure with every needle in the message. */
 static void refused(const char *text, const char *needle1, const char *needle2)
@@ -115,11 +116,107 @@ static void test_refusals_name_the_place(void)
 
 static void test_long_line_refused(void)
 {
-	char text[1024] = "[container.c]\nlayers = ";
+	static char text[16384] = "[container.c]\nlayers = ";
 
-	memset(text + strlen(text), 'a', 400);
+	memset(text + strlen(text), 'a', 8000);
 	strcat(text, "\nscratch = s\n");
 	refused(text, "t.ini:2", "longer than");
+}
+
+/* A layer path of nearly PATH_MAX fits on one line (inih's own limit is
+ * 200 characters). */
+static void test_path_max_lines(void)
+{
+	static char text[16384], path[4096];
+	struct lh_config *cfg;
+
+	memset(path, 'p', 4000);
+	for (size_t i = 100; i < 4000; i += 100)
+		path[i] = '/';
+	path[0] = '/';
+	snprintf(text, sizeof(text), "[container.c]\nlayers = %s\nscratch = %s ; a comment\n", path,
+		 path);
+	cfg = parsed(text);
+	CU_ASSERT_EQUAL(cfg->containers[0].n_layers, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].layers[0], path);
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].scratch, path);
+	lh_config_free(cfg);
+}
+
+/* Paths go into JSON: a value that is not UTF-8 is refused, naming the
+ * line; UTF-8 paths are fine. */
+static void test_utf8_only(void)
+{
+	struct lh_config *cfg;
+
+	refused("[container.c]\nlayers = /l/\xff\xfe\nscratch = /s\n", "t.ini:2",
+		"not valid UTF-8");
+	refused("[host]\nstate = /s/\xc0\xaf\n", "t.ini:2", "not valid UTF-8");
+	refused("[container.c]\nlayers = /l/a\nscratch = /s/\xed\xa0\x80\n", "t.ini:3",
+		"not valid UTF-8");
+	cfg = parsed("[container.c]\nlayers = /l/caf\xc3\xa9, /l/\xe2\x82\xac\nscratch = /s\n");
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].layers[0], "/l/caf\xc3\xa9");
+	lh_config_free(cfg);
+}
+
+/* A UTF-8 byte order mark before the first section is no key outside it. */
+static void test_byte_order_mark(void)
+{
+	struct lh_config *cfg = parsed("\xEF\xBB\xBF[host]\nstate = s\n");
+
+	CU_ASSERT_STRING_EQUAL(cfg->state_path, "/etc/lh/s");
+	lh_config_free(cfg);
+}
+
+/* A chain must name backends, each once. */
+static void test_role_chains(void)
+{
+	refused("[pipeline]\nlcow.layers =\n", "t.ini:2: [pipeline] lcow.layers",
+		"at least one backend");
+	refused("[pipeline]\nlcow.layers = scsi, scsi\n", "t.ini:2: [pipeline] lcow.layers",
+		"names backend 'scsi' twice");
+}
+
+/* Many containers: every duplicate found however far in, in linear time
+ * (a quadratic check took 23 s for 100,000). */
+static void test_many_containers(void)
+{
+	const size_t n = 100000;
+	size_t cap = n * 64 + 256, len = 0;
+	char *text = malloc(cap);
+	struct lh_config *cfg;
+	struct timespec t0, t1;
+	double seconds;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"[container.c%zu]\nlayers = l/a, l/b\nscratch = s/c%zu\n", i, i);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cfg = parsed(text);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("(%zu containers in %.2f s) ", n, seconds);
+	CU_ASSERT(seconds < 5.0);
+	CU_ASSERT_EQUAL(cfg->n_containers, n);
+	CU_ASSERT_STRING_EQUAL(cfg->containers[n - 1].name, "c99999");
+	lh_config_free(cfg);
+	/* A key set twice in the 200th container (past any fixed table). */
+	len += (size_t)snprintf(text + len, cap - len, "[container.last]\nlayers = a\nscratch = "
+				"s\nscratch = t\n");
+	refused(text, "[container.last] scratch", "set twice");
+	snprintf(text, cap, "[container.x]\nlayers = a\nscratch = s\n");
+	for (size_t i = 0, len2 = strlen(text); i < 300; i++)
+		len2 += (size_t)snprintf(text + len2, cap - len2,
+					 "[container.c%zu]\nlayers = a\nscratch = s\nscratch = t\n", i);
+	refused(text, "[container.c0] scratch", "set twice");
+	len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "[container.c%zu]\nlayers = a\n"
+					"scratch = s\n", i);
+	snprintf(text + len, cap - len, "[container.c5]\n");
+	refused(text, "declared twice (first on line 16)", NULL);
+	free(text);
 }
 
 /* Plugin keys are checked against the plugin's own table when it loads. */
@@ -204,6 +301,11 @@ int main(void)
 		{ "a full file", test_full_file },
 		{ "refusals name file, line, section and key", test_refusals_name_the_place },
 		{ "an over-long line is refused", test_long_line_refused },
+		{ "lines of a whole path", test_path_max_lines },
+		{ "values must be UTF-8", test_utf8_only },
+		{ "a UTF-8 byte order mark", test_byte_order_mark },
+		{ "role chains: not empty, no repeats", test_role_chains },
+		{ "100,000 containers, duplicates anywhere", test_many_containers },
 		{ "plugin keys are checked at load", test_plugin_keys_checked_at_load },
 		{ "a missing file", test_missing_file },
 		{ "container ids", test_container_ids },
