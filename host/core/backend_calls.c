@@ -157,6 +157,14 @@ void lh_backend_vm_needs(struct lh_instance *inst, struct lh_vm_needs *needs)
 		inst->ops->vm_needs(inst->priv, needs);
 }
 
+uint32_t lh_backend_roles(const struct lh_instance *inst)
+{
+	return inst->ops->abi_version >= 2 &&
+			       LH_HAS_MEMBER(struct lh_backend, inst->ops->struct_size, roles)
+		       ? inst->ops->roles
+		       : 0;
+}
+
 bool lh_backend_blob_unversioned(const struct lh_instance *inst)
 {
 	return inst->ops->abi_version >= 2;

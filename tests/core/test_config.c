@@ -231,6 +231,19 @@ static void test_plugin_keys_checked_at_load(void)
 		  "t.ini:4: [plugin.vpmem] multi_mapping", "not a boolean" },
 		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = nosuch\n", "plugin 'nosuch' not found",
 		  LH_TEST_PLUGIN_DIR },
+		/* A backend in a role it does not serve, named before any request. */
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = vsmb\n",
+		  "t.ini:4: [pipeline] lcow.layers: backend 'vsmb' does not serve this role",
+		  "(it serves: wcow.layers)" },
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = vpmem, hostlayer\n",
+		  "t.ini:4: [pipeline] lcow.layers: backend 'hostlayer'", "(it serves: host)" },
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.scratch = vpmem\n",
+		  "t.ini:4: [pipeline] lcow.scratch: backend 'vpmem'", "(it serves: lcow.layers)" },
+		{ "[uvm]\nos = windows\n[pipeline]\nwcow.layers = scsi\n",
+		  "[pipeline] wcow.layers: backend 'scsi' does not serve this role",
+		  "lcow.layers, lcow.scratch, wcow.scratch" },
+		{ "[pipeline]\nhost = scsi\n", "t.ini:2: [pipeline] host: backend 'scsi'",
+		  "does not serve this role" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
