@@ -11,7 +11,9 @@
 #include "report.h"
 #include "session.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -46,6 +48,12 @@ static int select_containers(const struct lh_config *cfg, char *const *names, in
 			free(list);
 			return LH_EXIT_USAGE;
 		}
+		for (size_t j = 0; n && j < i; j++)
+			if (list[j] == list[i]) {
+				fprintf(stderr, "layerhost: container %s is named twice\n", names[i]);
+				free(list);
+				return LH_EXIT_USAGE;
+			}
 	}
 	*out = list;
 	*count = total;
@@ -68,6 +76,16 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 		code = refuse_template(&s);
 	if (code == 0 && count == 0)
 		fprintf(stderr, "layerhost: %s declares no containers\n", s.cfg->path);
+	/* Bad input changes nothing: every container is checked before the
+	 * first is mounted. */
+	for (size_t i = 0; code == 0 && i < count; i++) {
+		struct lh_error err = { 0 };
+
+		if (lh_pipeline_validate(s.host, list[i], &err)) {
+			lh_report_error(&err);
+			code = LH_EXIT_FAILED;
+		}
+	}
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		struct lh_error err = { 0 };
 		const struct lh_mounted *m;
@@ -257,11 +275,12 @@ static int template_path(const struct lh_config *cfg, const char *name, char *ou
 	return 0;
 }
 
-int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
+int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 {
 	char path[PATH_MAX];
 	struct lh_error err = { 0 };
 	struct lh_session s;
+	struct stat st;
 	int code, rc;
 
 	if (template_name && !lh_container_id_valid(template_name)) {
@@ -272,6 +291,20 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	code = lh_session_open(cli, true, NULL, &s);
 	if (code)
 		return code;
+	/* A template is for cloning, and only a UVM clones: a host-mode state
+	 * marked as one would take no mounts and have no clone either. */
+	if (template_name && s.host->uvm.os == LH_OS_NONE) {
+		fprintf(stderr, "layerhost: UVM %s has no VM ([uvm] os = none, host mounts): it "
+			"cannot be saved as a template, as only a VM can be cloned\n",
+			s.host->uvm.id);
+		return lh_session_close(&s, false, LH_EXIT_USAGE);
+	}
+	if (template_name && !force && template_path(s.cfg, template_name, path, false) == 0 &&
+	    lstat(path, &st) == 0) {
+		fprintf(stderr, "layerhost: template '%s' exists (%s); add --force to replace it\n",
+			template_name, path);
+		return lh_session_close(&s, false, LH_EXIT_FAILED);
+	}
 	if (template_name) {
 		rc = template_path(s.cfg, template_name, path, true);
 		if (rc == 0) {
@@ -294,12 +327,56 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	return lh_session_close(&s, true, LH_EXIT_OK);
 }
 
+/* Create path, which must not exist: the clone's own from then on. */
+static int claim_new_file(const char *path, struct lh_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return LH_FAIL(err, -EEXIST, "%s exists: a clone writes only files it creates "
+			       "(give --scratch-dir a new or empty folder)", path);
+	if (fd < 0)
+		return LH_FAIL(err, -errno, "%s: cannot create: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* Whether the template file is there; if not, err lists those that are. */
+static bool template_exists(const char *file, const char *name, struct lh_error *err)
+{
+	char dir[PATH_MAX], names[1024] = "";
+	const char *slash = strrchr(file, '/');
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (stat(file, &st) == 0)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name), used = strlen(names);
+
+		if (n > 6 && strcmp(e->d_name + n - 6, ".state") == 0 && used + n < sizeof(names) - 8)
+			snprintf(names + used, sizeof(names) - used, "%s%.*s", used ? ", " : "",
+				 (int)(n - 6), e->d_name);
+	}
+	if (d)
+		closedir(d);
+	LH_FAIL(err, -ENOENT, "no template '%s' (%s); %s%s", name, file,
+		names[0] ? "templates saved in " : "no template is saved in ", dir);
+	if (names[0])
+		snprintf(err->message + strlen(err->message),
+			 sizeof(err->message) - strlen(err->message), ": %s", names);
+	return false;
+}
+
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
 		 const char *scratch_dir)
 {
 	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
 	char uvm_scratch[PATH_MAX];
-	bool made_dir = false;
+	bool made_dir = false, claimed_state = false, claimed_doc = false;
 	struct lh_host *template_host = NULL, *clone = NULL;
 	struct lh_state_lock *lock = NULL;
 	struct lh_error err = { 0 };
@@ -333,6 +410,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		return LH_EXIT_USAGE;
 	}
 	code = LH_EXIT_FAILED;
+	if (!template_exists(template_file, template_name, &err))
+		goto out;
 	if (lh_state_lock_acquire(template_file, s.cfg->lock_timeout_ms, &lock, &err))
 		goto out;
 	if (lh_host_open(s.cfg, NULL, NULL, &template_host, &err)) {
@@ -353,6 +432,14 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		LH_FAIL(&err, -errno, "%s: cannot create: %s", scratch_dir, strerror(errno));
 		goto out;
 	}
+	/* A clone writes only files it creates: DIR may be any folder, even
+	 * the template's own, and nothing there is written over. */
+	if (claim_new_file(state_file, &err))
+		goto out;
+	claimed_state = true;
+	if (claim_new_file(doc_file, &err))
+		goto out;
+	claimed_doc = true;
 	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
 			   &document, &err))
 		goto out;
@@ -361,14 +448,11 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	text = cJSON_Print(document);
 	if (!text) {
 		LH_FAIL(&err, -ENOMEM, "%s: out of memory", doc_file);
-		unlink(state_file);
 		goto out;
 	}
 	if (lh_file_replace(doc_file, text, strlen(text), 0644, LH_REPLACE_DURABLE,
-			    "the compute-system document", &err)) {
-		unlink(state_file);
+			    "the compute-system document", &err))
 		goto out;
-	}
 	printf("cloned template %s as UVM %s\n  state     %s\n  document  %s\n"
 	       "use it with: layerhost --config %s --uvm-id %s --state %s ...\n", template_name,
 	       new_id, state_file, doc_file, cli->config_path, new_id, state_file);
@@ -376,6 +460,10 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 out:
 	if (code)
 		lh_report_error(&err);
+	if (code && claimed_doc)
+		unlink(doc_file);
+	if (code && claimed_state)
+		unlink(state_file);
 	if (code && made_dir)
 		rmdir(scratch_dir); /* only if the failed clone left it empty */
 	free(text);

@@ -24,16 +24,21 @@ static const char usage_text[] =
 	"  unmount NAME... | --all    release containers: combined layers, scratch, layers\n"
 	"  status                     the UVM, each backend's attachments, the containers\n"
 	"  plan [NAME...]             print the HCS requests a mount would issue; changes nothing\n"
-	"  save [--template NAME]     write the state; with --template, also save the UVM as a\n"
+	"  save [--template NAME [--force]]\n"
+	"                             write the state; with --template, also save the UVM as a\n"
 	"                             template (<state folder>/templates/NAME.state), after\n"
-	"                             which it takes no more mounts\n"
+	"                             which it takes no more mounts; an existing template NAME\n"
+	"                             is replaced only with --force; host mode (os = none)\n"
+	"                             has no VM to save as a template\n"
 	"  restore                    load the state into a fresh host and print what it holds\n"
 	"  vm start|stop|status       the QEMU UVM of driver = qemu: start it (paused, sized\n"
 	"                             from the config), stop it, or show it and its devices\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
-	"                             and the compute-system document DIR/NEWID.json\n"
+	"                             and the compute-system document DIR/NEWID.json, and\n"
+	"                             writes over no file it did not create; use the clone\n"
+	"                             with --uvm-id NEWID --state DIR/layerhost.state\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE          the INI file (required)\n"
@@ -45,6 +50,10 @@ static const char usage_text[] =
 	"      --log-level LEVEL      error, warn, info or debug (beats [host] log_level)\n"
 	"  -h, --help                 this help\n"
 	"  -V, --version              the version\n"
+	"\n"
+	"Relative paths given on the command line (--config, --state, --plugin-dir,\n"
+	"--scratch-dir) are taken from the current folder; relative paths in the config\n"
+	"file are taken from the config file's folder.\n"
 	"\n"
 	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
 
@@ -59,6 +68,7 @@ enum {
 	OPT_TEMPLATE,
 	OPT_ID,
 	OPT_SCRATCH_DIR,
+	OPT_FORCE,
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -107,16 +117,20 @@ int main(int argc, char **argv)
 		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH_DIR },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_cli cli = { .lock_timeout_ms = -1 };
 	const char *template_name = NULL, *new_id = NULL, *scratch_dir = NULL, *command;
-	bool all = false;
+	bool all = false, force = false;
 	enum lh_log_level level;
 	char *const *args;
 	int opt, n_args;
 
-	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+	/* Option errors are ours to word: getopt's start with argv[0], the
+	 * program's full path, where every other message says "layerhost:". */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli.config_path = optarg; break;
 		case OPT_PLUGIN_DIR: cli.plugin_dir = optarg; break;
@@ -139,10 +153,16 @@ int main(int argc, char **argv)
 		case OPT_TEMPLATE: template_name = optarg; break;
 		case OPT_ID: new_id = optarg; break;
 		case OPT_SCRATCH_DIR: scratch_dir = optarg; break;
+		case OPT_FORCE: force = true; break;
 		case 'h': fputs(usage_text, stdout); return LH_EXIT_OK;
 		case 'V': printf("layerhost %s (backend ABI %d)\n", LH_VERSION, LH_BACKEND_ABI_VERSION);
 			return LH_EXIT_OK;
-		default: fputs("Try 'layerhost --help'.\n", stderr); return LH_EXIT_USAGE;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (!cli.config_path)
@@ -156,6 +176,8 @@ int main(int argc, char **argv)
 		return usage_error("--all goes with unmount, not %s", command);
 	if (template_name && strcmp(command, "save") && strcmp(command, "clone"))
 		return usage_error("--template goes with save or clone, not %s", command);
+	if (force && (strcmp(command, "save") || !template_name))
+		return usage_error("%s", "--force goes with save --template");
 	if ((new_id || scratch_dir) && strcmp(command, "clone"))
 		return usage_error("--id and --scratch-dir go with clone, not %s", command);
 
@@ -178,7 +200,7 @@ int main(int argc, char **argv)
 	if (!strcmp(command, "status"))
 		return lh_cmd_status(&cli);
 	if (!strcmp(command, "save"))
-		return lh_cmd_save(&cli, template_name);
+		return lh_cmd_save(&cli, template_name, force);
 	if (!strcmp(command, "restore"))
 		return lh_cmd_restore(&cli);
 	if (!strcmp(command, "clone")) {
