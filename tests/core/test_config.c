@@ -177,39 +177,45 @@ static void test_role_chains(void)
 		"names backend 'scsi' twice");
 }
 
-/* Many containers: every duplicate found however far in, in linear time
- * (a quadratic check took 23 s for 100,000). */
-static void test_many_containers(void)
+/* The seconds parsing `n` containers takes; text must hold n * 64 bytes. */
+static double parse_containers(char *text, size_t cap, size_t n)
 {
-	const size_t n = 100000;
-	size_t cap = n * 64 + 256, len = 0;
-	char *text = malloc(cap);
 	struct lh_config *cfg;
 	struct timespec t0, t1;
-	double seconds;
+	size_t len = 0;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(text + len, cap - len,
 					"[container.c%zu]\nlayers = l/a, l/b\nscratch = s/c%zu\n", i, i);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cfg = parsed(text);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("(%zu containers in %.2f s) ", n, seconds);
-	CU_ASSERT(seconds < 5.0);
 	CU_ASSERT_EQUAL(cfg->n_containers, n);
-	CU_ASSERT_STRING_EQUAL(cfg->containers[n - 1].name, "c99999");
 	lh_config_free(cfg);
-	/* A key set twice in the 200th container (past any fixed table). */
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Many containers: every duplicate found however far in, in linear time
+ * (the quadratic check took 23 s for 100,000, over a minute on a busy
+ * machine). Four times the containers must take about four times as long,
+ * not sixteen: a ratio that holds under valgrind and the sanitizers too. */
+static void test_many_containers(void)
+{
+	const size_t n = 100000;
+	size_t cap = n * 64 + 256, len;
+	char *text = malloc(cap);
+	double quarter, whole;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	quarter = parse_containers(text, cap, n / 4);
+	whole = parse_containers(text, cap, n);
+	printf("(%zu containers in %.3f s, %zu in %.3f s) ", n / 4, quarter, n, whole);
+	CU_ASSERT(whole < 8 * quarter + 0.05);
+	len = strlen(text);
+	/* A key set twice in the last container (past any fixed table). */
 	len += (size_t)snprintf(text + len, cap - len, "[container.last]\nlayers = a\nscratch = "
 				"s\nscratch = t\n");
 	refused(text, "[container.last] scratch", "set twice");
-	snprintf(text, cap, "[container.x]\nlayers = a\nscratch = s\n");
-	for (size_t i = 0, len2 = strlen(text); i < 300; i++)
-		len2 += (size_t)snprintf(text + len2, cap - len2,
-					 "[container.c%zu]\nlayers = a\nscratch = s\nscratch = t\n", i);
-	refused(text, "[container.c0] scratch", "set twice");
 	len = 0;
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(text + len, cap - len, "[container.c%zu]\nlayers = a\n"
