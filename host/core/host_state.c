@@ -212,7 +212,9 @@ int lh_state_decode(struct lh_host *host, const uint8_t *data, size_t len, const
 		rc = lh_pipeline_state_from(img.containers, img.n_containers, &records, err);
 	if (rc)
 		goto out;
-	/* Nothing from here on can fail: everything was prepared above. */
+	/* Nothing from here on can fail: everything was prepared above. The
+	 * records are the host's now; their array was copied. */
+	free(img.containers);
 	img.containers = NULL;
 	img.n_containers = 0;
 	for (size_t i = 0; i < img.n_backends; i++) {

@@ -161,7 +161,8 @@ int lh_pipeline_state_from(struct lh_mounted **records, size_t n,
 		lh_pipeline_state_free(ps);
 		return LH_FAIL(err, -ENOMEM, "out of memory");
 	}
-	memcpy(ps->containers, records, n * sizeof(*records));
+	if (n) /* an empty state has no array to copy from or to */
+		memcpy(ps->containers, records, n * sizeof(*records));
 	ps->n = ps->cap = n;
 	*out = ps;
 	return 0;

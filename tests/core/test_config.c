@@ -177,6 +177,8 @@ static void test_role_chains(void)
 		"names backend 'scsi' twice");
 }
 
+#define MIN_OF(a, b) ((a) < (b) ? (a) : (b))
+
 /* The seconds parsing `n` containers takes; text must hold n * 64 bytes. */
 static double parse_containers(char *text, size_t cap, size_t n)
 {
@@ -187,9 +189,10 @@ static double parse_containers(char *text, size_t cap, size_t n)
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(text + len, cap - len,
 					"[container.c%zu]\nlayers = l/a, l/b\nscratch = s/c%zu\n", i, i);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* CPU time, so other processes on a busy machine do not count. */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 	cfg = parsed(text);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	CU_ASSERT_EQUAL(cfg->n_containers, n);
 	lh_config_free(cfg);
 	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -207,8 +210,11 @@ static void test_many_containers(void)
 	double quarter, whole;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* The better of two runs each, against a stray slow one. */
 	quarter = parse_containers(text, cap, n / 4);
+	quarter = MIN_OF(quarter, parse_containers(text, cap, n / 4));
 	whole = parse_containers(text, cap, n);
+	whole = MIN_OF(whole, parse_containers(text, cap, n));
 	printf("(%zu containers in %.3f s, %zu in %.3f s) ", n / 4, quarter, n, whole);
 	CU_ASSERT(whole < 8 * quarter + 0.05);
 	len = strlen(text);
