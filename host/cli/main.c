@@ -3,6 +3,8 @@
 #include "commands_vm.h"
 #include "log.h"
 #include "options.h"
+#include "records.h"
+#include "utf8.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -167,6 +169,23 @@ int main(int argc, char **argv)
 	}
 	if (!cli.config_path)
 		return usage_error("%s", "--config FILE is required");
+	/* What goes into requests, the journal and --json must be UTF-8 (as
+	 * the config's values are) and an id must be an id. */
+	{
+		const struct {
+			const char *option, *value;
+		} paths[] = {
+			{ "--config", cli.config_path }, { "--state", cli.state_path },
+			{ "--plugin-dir", cli.plugin_dir }, { "--scratch-dir", scratch_dir },
+		};
+
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+			if (paths[i].value && !lh_utf8_valid(paths[i].value))
+				return usage_error("%s: the path is not valid UTF-8", paths[i].option);
+	}
+	if (cli.uvm_id && !lh_container_id_valid(cli.uvm_id))
+		return usage_error("--uvm-id: '%s' is not a valid id ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+				   cli.uvm_id);
 	cli.exe_plugin_dir = exe_plugin_dir();
 	command = optind < argc ? argv[optind] : "mount";
 	args = argv + optind + (optind < argc);

@@ -26,7 +26,7 @@ expect_exit() { # expect_exit CODE PATTERN ARGS...: exit code and stderr pattern
 	shift 2
 	"$lh" "$@" >"$work/out" 2>"$work/err"
 	got=$?
-	if [ "$got" -eq "$want" ] && grep -q -- "$pattern" "$work/err"; then
+	if [ "$got" -eq "$want" ] && LC_ALL=C grep -a -q -- "$pattern" "$work/err"; then
 		ok
 	else
 		bad "layerhost $* -> exit $got (want $want, /$pattern/), stderr:"
@@ -177,6 +177,13 @@ INI
 expect_exit 1 "leads to a path that is not valid UTF-8" --config "$work/u.ini" --json mount odd
 check "19: --json output is JSON" json_ok "$work/out" whole
 check "19: the journal is JSON lines" sh -c "[ ! -e '$work/u.journal' ] || python3 -c \"import json,sys; [json.loads(l) for l in open(sys.argv[1])]\" '$work/u.journal'"
+
+bad_dir=$(printf '%s/clone\xff' "$work")
+expect_exit 2 "^layerhost: --scratch-dir: the path is not valid UTF-8" --config "$work/u.ini" \
+	clone --template t --id c9 --scratch-dir "$bad_dir"
+check "19: no clone folder was made" test ! -e "$bad_dir"
+expect_exit 2 "^layerhost: --uvm-id: .* is not a valid id" --config "$work/u.ini" \
+	--uvm-id "$(printf 'u\xff')" status
 
 # 24. A state file that is a symlink is refused, and stays a symlink.
 lcow sl
