@@ -460,6 +460,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 out:
 	if (code)
 		lh_report_error(&err);
+	if (code && clone)
+		lh_clone_unlink_scratches(scratch_dir);
 	if (code && claimed_doc)
 		unlink(doc_file);
 	if (code && claimed_state)

@@ -562,6 +562,27 @@ static int clone_link_scratches(struct lh_host *tmpl, struct lh_host *clone, con
 	return rc;
 }
 
+/* Only what clone_link_scratches makes: symlinks and the folders holding
+ * them; nothing a link leads to. */
+static int clone_unlink_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else if (type == FTW_SL || S_ISLNK(st->st_mode))
+		unlink(path);
+	return 0;
+}
+
+void lh_clone_unlink_scratches(const char *clone_dir)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", clone_dir, LH_CLONE_CONTAINERS_DIR) <
+	    (int)sizeof(dir))
+		nftw(dir, clone_unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int lh_clone_adopt_scratches(struct lh_config *cfg, const char *clone_state,
 			     struct lh_error *err)
 {

@@ -31,6 +31,10 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 		   struct lh_driver *driver, struct lh_host **out, cJSON **document,
 		   struct lh_error *err);
 
+/* Remove <clone_dir>/containers as lh_clone_build made it (its symlinks
+ * and folders), when what follows the build fails. */
+void lh_clone_unlink_scratches(const char *clone_dir);
+
 /*
  * Give the containers of a clone's configuration the clone's scratch
  * folders: each <folder of clone_state>/containers/<id> that exists
