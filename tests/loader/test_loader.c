@@ -354,6 +354,7 @@ static void test_garbage_tables(void)
 	expect_refused("longname", -LH_EUNSUPPORTED, "is not a string in the plugin's memory of "
 		       "at most 1023 bytes");
 	expect_refused("wildslot", -LH_EUNSUPPORTED, "'attach' slot");
+	expect_refused("hugeresult", -LH_EUNSUPPORTED, "a 1073741824-byte attach result, beyond");
 }
 
 /* sudo's rule: the file and each folder above it are root's (or this

@@ -16,6 +16,7 @@
  *   TP_WILD_NAME       the name points to nothing mapped
  *   TP_LONG_NAME       the name is a string longer than any name can be
  *   TP_WILD_SLOT       the attach slot points at data, not code
+ *   TP_HUGE_RESULT     an attach result of a gigabyte
  */
 #include <layerhost/backend.h>
 
@@ -193,6 +194,8 @@ static const struct lh_backend tp_backend = {
 #ifndef TP_V1
 #ifdef TP_BIG_RESULT
 	.result_size = sizeof(struct tp_big_result), /* v2 */
+#elif defined(TP_HUGE_RESULT)
+	.result_size = 1u << 30, /* v2 */
 #else
 	.result_size = sizeof(struct lh_attach_result), /* v2 */
 #endif
