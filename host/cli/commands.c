@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -327,17 +326,19 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 	return lh_session_close(&s, true, LH_EXIT_OK);
 }
 
-/* Create path, which must not exist: the clone's own from then on. */
-static int claim_new_file(const char *path, struct lh_error *err)
+/* Refuse a file the clone would write that is there already: a clone
+ * writes over nothing it did not create. Checked before anything is
+ * copied; clones of one template are serialised by its lock, and no
+ * placeholder is left that a killed clone would leave behind empty. */
+static int refuse_existing(const char *path, struct lh_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	struct stat st;
 
-	if (fd < 0 && errno == EEXIST)
+	if (lstat(path, &st) == 0)
 		return LH_FAIL(err, -EEXIST, "%s exists: a clone writes only files it creates "
 			       "(give --scratch-dir a new or empty folder)", path);
-	if (fd < 0)
-		return LH_FAIL(err, -errno, "%s: cannot create: %s", path, strerror(errno));
-	close(fd);
+	if (errno != ENOENT)
+		return LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -376,7 +377,7 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 {
 	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
 	char uvm_scratch[PATH_MAX];
-	bool made_dir = false, claimed_state = false, claimed_doc = false;
+	bool made_dir = false, wrote_state = false;
 	struct lh_host *template_host = NULL, *clone = NULL;
 	struct lh_state_lock *lock = NULL;
 	struct lh_error err = { 0 };
@@ -432,19 +433,16 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		LH_FAIL(&err, -errno, "%s: cannot create: %s", scratch_dir, strerror(errno));
 		goto out;
 	}
-	/* A clone writes only files it creates: DIR may be any folder, even
-	 * the template's own, and nothing there is written over. */
-	if (claim_new_file(state_file, &err))
+	/* DIR may be any folder, even the template's own: nothing there is
+	 * written over. */
+	if (refuse_existing(state_file, &err) || refuse_existing(doc_file, &err))
 		goto out;
-	claimed_state = true;
-	if (claim_new_file(doc_file, &err))
-		goto out;
-	claimed_doc = true;
 	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
 			   &document, &err))
 		goto out;
 	if (lh_state_save(clone, state_file, &err))
 		goto out;
+	wrote_state = true;
 	text = cJSON_Print(document);
 	if (!text) {
 		LH_FAIL(&err, -ENOMEM, "%s: out of memory", doc_file);
@@ -462,9 +460,7 @@ out:
 		lh_report_error(&err);
 	if (code && clone)
 		lh_clone_unlink_scratches(scratch_dir);
-	if (code && claimed_doc)
-		unlink(doc_file);
-	if (code && claimed_state)
+	if (code && wrote_state)
 		unlink(state_file);
 	if (code && made_dir)
 		rmdir(scratch_dir); /* only if the failed clone left it empty */
