@@ -11,6 +11,7 @@
 #include "report.h"
 #include "session.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -46,6 +47,12 @@ static int select_containers(const struct lh_config *cfg, char *const *names, in
 			free(list);
 			return LH_EXIT_USAGE;
 		}
+		for (size_t j = 0; n && j < i; j++)
+			if (list[j] == list[i]) {
+				lh_log_print(LH_LOG_ERROR, "container %s is named twice", names[i]);
+				free(list);
+				return LH_EXIT_USAGE;
+			}
 	}
 	*out = list;
 	*count = total;
@@ -68,6 +75,16 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 		code = refuse_template(&s);
 	if (code == 0 && count == 0)
 		lh_log_print(LH_LOG_WARN, "%s declares no containers", s.cfg->path);
+	/* Bad input changes nothing: every container is checked before the
+	 * first is mounted. */
+	for (size_t i = 0; code == 0 && i < count; i++) {
+		struct lh_error err = { 0 };
+
+		if (lh_pipeline_validate(s.host, list[i], &err)) {
+			lh_report_error(&err);
+			code = LH_EXIT_FAILED;
+		}
+	}
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		struct lh_error err = { 0 };
 		const struct lh_mounted *m;
@@ -296,12 +313,13 @@ static void print_saved(const struct lh_cli *cli, const cJSON *o)
 		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")));
 }
 
-int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
+int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 {
 	char path[PATH_MAX];
 	struct lh_error err = { 0 };
 	struct lh_session s;
 	cJSON *report;
+	struct stat st;
 	int code, rc;
 
 	if (template_name && !lh_container_id_valid(template_name)) {
@@ -312,6 +330,20 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	code = lh_session_open(cli, LH_SESSION_MUTATING, NULL, &s);
 	if (code)
 		return code;
+	/* A template is for cloning, and only a UVM clones: a host-mode state
+	 * marked as one would take no mounts and have no clone either. */
+	if (template_name && s.host->uvm.os == LH_OS_NONE) {
+		lh_log_print(LH_LOG_ERROR, "UVM %s has no VM ([uvm] os = none, host mounts): it "
+			     "cannot be saved as a template, as only a VM can be cloned",
+			     s.host->uvm.id);
+		return lh_session_close(&s, false, LH_EXIT_USAGE);
+	}
+	if (template_name && !force && template_path(s.cfg, template_name, path, false) == 0 &&
+	    lstat(path, &st) == 0) {
+		lh_log_print(LH_LOG_ERROR, "template '%s' exists (%s); add --force to replace it",
+			     template_name, path);
+		return lh_session_close(&s, false, LH_EXIT_FAILED);
+	}
 	if (template_name) {
 		rc = template_path(s.cfg, template_name, path, true);
 		if (rc == 0) {
@@ -337,12 +369,58 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name)
 	return code;
 }
 
+/* Refuse a file the clone would write that is there already: a clone
+ * writes over nothing it did not create. Checked before anything is
+ * copied; clones of one template are serialised by its lock, and no
+ * placeholder is left that a killed clone would leave behind empty. */
+static int refuse_existing(const char *path, struct lh_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return LH_FAIL(err, -EEXIST, "%s exists: a clone writes only files it creates "
+			       "(give --scratch-dir a new or empty folder)", path);
+	if (errno != ENOENT)
+		return LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Whether the template file is there; if not, err lists those that are. */
+static bool template_exists(const char *file, const char *name, struct lh_error *err)
+{
+	char dir[PATH_MAX], names[1024] = "";
+	const char *slash = strrchr(file, '/');
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (stat(file, &st) == 0)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name), used = strlen(names);
+
+		if (n > 6 && strcmp(e->d_name + n - 6, ".state") == 0 && used + n < sizeof(names) - 8)
+			snprintf(names + used, sizeof(names) - used, "%s%.*s", used ? ", " : "",
+				 (int)(n - 6), e->d_name);
+	}
+	if (d)
+		closedir(d);
+	LH_FAIL(err, -ENOENT, "no template '%s' (%s); %s%s", name, file,
+		names[0] ? "templates saved in " : "no template is saved in ", dir);
+	if (names[0])
+		snprintf(err->message + strlen(err->message),
+			 sizeof(err->message) - strlen(err->message), ": %s", names);
+	return false;
+}
+
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
 		 const char *scratch_dir)
 {
 	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
 	char uvm_scratch[PATH_MAX];
-	bool made_dir = false;
+	bool made_dir = false, wrote_state = false;
 	struct lh_host *template_host = NULL, *clone = NULL;
 	struct lh_state_lock *lock = NULL;
 	struct lh_error err = { 0 };
@@ -376,6 +454,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		return LH_EXIT_USAGE;
 	}
 	code = LH_EXIT_FAILED;
+	if (!template_exists(template_file, template_name, &err))
+		goto out;
 	if (lh_state_lock_acquire(template_file, s.cfg->lock_timeout_ms, &lock, &err))
 		goto out;
 	if (lh_host_open(s.cfg, NULL, NULL, &template_host, &err)) {
@@ -396,22 +476,24 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		LH_FAIL(&err, -errno, "%s: cannot create: %s", scratch_dir, strerror(errno));
 		goto out;
 	}
+	/* DIR may be any folder, even the template's own: nothing there is
+	 * written over. */
+	if (refuse_existing(state_file, &err) || refuse_existing(doc_file, &err))
+		goto out;
 	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
 			   &document, &err))
 		goto out;
 	if (lh_state_save(clone, state_file, &err))
 		goto out;
+	wrote_state = true;
 	text = cJSON_Print(document);
 	if (!text) {
 		LH_FAIL(&err, -ENOMEM, "%s: out of memory", doc_file);
-		unlink(state_file);
 		goto out;
 	}
 	if (lh_file_replace(doc_file, text, strlen(text), 0644, LH_REPLACE_DURABLE,
-			    "the compute-system document", &err)) {
-		unlink(state_file);
+			    "the compute-system document", &err))
 		goto out;
-	}
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -431,6 +513,10 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 out:
 	if (code)
 		lh_report_error(&err);
+	if (code && clone)
+		lh_clone_unlink_scratches(scratch_dir);
+	if (code && wrote_state)
+		unlink(state_file);
 	if (code && made_dir)
 		rmdir(scratch_dir); /* only if the failed clone left it empty */
 	free(text);

@@ -34,7 +34,8 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n);
 int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all);
 int lh_cmd_status(const struct lh_cli *cli);
 int lh_cmd_plan(const struct lh_cli *cli, char *const *names, int n);
-int lh_cmd_save(const struct lh_cli *cli, const char *template_name);
+/* force: replace a template of that name (else refused). */
+int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force);
 int lh_cmd_restore(const struct lh_cli *cli);
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
 		 const char *scratch_dir);

@@ -3,6 +3,8 @@
 #include "commands_vm.h"
 #include "log.h"
 #include "options.h"
+#include "records.h"
+#include "utf8.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -24,9 +26,12 @@ static const char usage_text[] =
 	"  unmount NAME... | --all    release containers: combined layers, scratch, layers\n"
 	"  status                     the UVM, each backend's attachments, the containers\n"
 	"  plan [NAME...]             print the HCS requests a mount would issue; changes nothing\n"
-	"  save [--template NAME]     write the state; with --template, also save the UVM as a\n"
+	"  save [--template NAME [--force]]\n"
+	"                             write the state; with --template, also save the UVM as a\n"
 	"                             template (<state folder>/templates/NAME.state), after\n"
-	"                             which it takes no more mounts\n"
+	"                             which it takes no more mounts; an existing template NAME\n"
+	"                             is replaced only with --force; host mode (os = none)\n"
+	"                             has no VM to save as a template\n"
 	"  restore                    load the state into a fresh host and print what it holds\n"
 	"  vm start|stop [--force]|status\n"
 	"                             the QEMU UVM of driver = qemu: start it (sized from the\n"
@@ -36,7 +41,9 @@ static const char usage_text[] =
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
-	"                             and the compute-system document DIR/NEWID.json\n"
+	"                             and the compute-system document DIR/NEWID.json, and\n"
+	"                             writes over no file it did not create; use the clone\n"
+	"                             with --uvm-id NEWID --state DIR/layerhost.state\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE          the INI file (required)\n"
@@ -49,9 +56,10 @@ static const char usage_text[] =
 	"  -h, --help                 this help\n"
 	"  -V, --version              the version\n"
 	"\n"
-	"Relative paths on the command line are taken from the current directory; those\n"
-	"in FILE from FILE's folder. With --json, stdout holds one JSON document and\n"
-	"messages go to stderr. More in layerhost(8) and layerhost.ini(5).\n"
+	"Relative paths given on the command line (--config, --state, --plugin-dir,\n"
+	"--scratch-dir) are taken from the current folder; relative paths in the config\n"
+	"file are taken from the config file's folder. With --json, stdout holds one JSON\n"
+	"document and messages go to stderr. More in layerhost(8) and layerhost.ini(5).\n"
 	"\n"
 	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
 
@@ -194,6 +202,23 @@ int main(int argc, char **argv)
 	}
 	if (!cli.config_path)
 		return usage_error("%s", "--config FILE is required");
+	/* What goes into requests, the journal and --json must be UTF-8 (as
+	 * the config's values are) and an id must be an id. */
+	{
+		const struct {
+			const char *option, *value;
+		} paths[] = {
+			{ "--config", cli.config_path }, { "--state", cli.state_path },
+			{ "--plugin-dir", cli.plugin_dir }, { "--scratch-dir", scratch_dir },
+		};
+
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+			if (paths[i].value && !lh_utf8_valid(paths[i].value))
+				return usage_error("%s: the path is not valid UTF-8", paths[i].option);
+	}
+	if (cli.uvm_id && !lh_container_id_valid(cli.uvm_id))
+		return usage_error("--uvm-id: '%s' is not a valid id ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+				   cli.uvm_id);
 	cli.exe_plugin_dir = exe_plugin_dir();
 	command = optind < argc ? argv[optind] : "mount";
 	args = argv + optind + (optind < argc);
@@ -205,8 +230,9 @@ int main(int argc, char **argv)
 		return usage_error("--template goes with save or clone, not %s", command);
 	if ((new_id || scratch_dir) && strcmp(command, "clone"))
 		return usage_error("--id and --scratch-dir go with clone, not %s", command);
-	if (cli.force && !(strcmp(command, "vm") == 0 && n_args == 1 && strcmp(args[0], "stop") == 0))
-		return usage_error("--force goes with vm stop, not %s", command);
+	if (cli.force && !(strcmp(command, "save") == 0 && template_name) &&
+	    !(strcmp(command, "vm") == 0 && n_args == 1 && strcmp(args[0], "stop") == 0))
+		return usage_error("--force goes with save --template or vm stop, not %s", command);
 
 	if (!strcmp(command, "mount"))
 		return lh_cmd_mount(&cli, args, n_args);
@@ -227,7 +253,7 @@ int main(int argc, char **argv)
 	if (!strcmp(command, "status"))
 		return lh_cmd_status(&cli);
 	if (!strcmp(command, "save"))
-		return lh_cmd_save(&cli, template_name);
+		return lh_cmd_save(&cli, template_name, cli.force);
 	if (!strcmp(command, "restore"))
 		return lh_cmd_restore(&cli);
 	if (!strcmp(command, "clone")) {

@@ -1,6 +1,7 @@
 /* session.c - see session.h. */
 #include "session.h"
 
+#include "clone.h"
 #include "log.h"
 #include "host_state.h"
 
@@ -91,6 +92,13 @@ int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *
 		}
 	}
 	if (rc) {
+		code = LH_EXIT_FAILED;
+		goto fail;
+	}
+	/* A clone's containers use the clone's scratch disks, not the
+	 * template's that the config names. */
+	if (s->host->uvm.is_clone &&
+	    lh_clone_adopt_scratches(s->cfg, s->cfg->state_path, &s->err)) {
 		code = LH_EXIT_FAILED;
 		goto fail;
 	}

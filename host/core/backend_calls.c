@@ -6,6 +6,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* The largest priv and attach result (and option entry) a table may ask
+ * the host to allocate. */
+#define LH_BACKEND_PRIV_MAX (256u << 20)
+#define LH_BACKEND_RESULT_MAX (1u << 20)
+
 /* A v1 table has none of the v2 members; these read them by the rules. */
 static size_t backend_result_size(const struct lh_backend *ops)
 {
@@ -74,7 +79,17 @@ int lh_backend_check(const struct lh_backend *ops, const char *file, struct lh_e
 		return LH_FAIL(err, -LH_EVERSION, "%s: backend '%s' declares a %zu-byte attach "
 			       "result, smaller than ABI v1's %zu", file, ops->name,
 			       backend_result_size(ops), LH_ATTACH_RESULT_V1_SIZE);
+	/* The host allocates these sizes: a garbage one must not become a
+	 * gigabyte calloc or an exhausted machine. */
+	if (ops->priv_size > LH_BACKEND_PRIV_MAX || backend_result_size(ops) > LH_BACKEND_RESULT_MAX)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: backend '%s' declares a %zu-byte priv and "
+			       "a %zu-byte attach result, beyond the %u and %u bytes a backend may "
+			       "have", file, ops->name, ops->priv_size, backend_result_size(ops),
+			       LH_BACKEND_PRIV_MAX, LH_BACKEND_RESULT_MAX);
 	options = lh_backend_options(ops);
+	if (options.stride > LH_BACKEND_RESULT_MAX)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: backend '%s' declares %zu-byte options",
+			       file, ops->name, options.stride);
 	if (options.stride < LH_OPTION_V1_SIZE)
 		return LH_FAIL(err, -LH_EVERSION, "%s: backend '%s' declares %zu-byte options, "
 			       "smaller than ABI v1's %zu", file, ops->name, options.stride,
@@ -155,6 +170,14 @@ void lh_backend_vm_needs(struct lh_instance *inst, struct lh_vm_needs *needs)
 {
 	if (inst->ops->abi_version >= 2 && LH_HAS_SLOT(struct lh_backend, inst->ops, vm_needs))
 		inst->ops->vm_needs(inst->priv, needs);
+}
+
+uint32_t lh_backend_roles(const struct lh_instance *inst)
+{
+	return inst->ops->abi_version >= 2 &&
+			       LH_HAS_MEMBER(struct lh_backend, inst->ops->struct_size, roles)
+		       ? inst->ops->roles
+		       : 0;
 }
 
 bool lh_backend_blob_unversioned(const struct lh_instance *inst)

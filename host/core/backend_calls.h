@@ -43,6 +43,9 @@ int lh_backend_list(struct lh_instance *inst, lh_visit_fn fn, void *arg);
 bool lh_backend_can_list(const struct lh_instance *inst);
 /* Add the backend's needs of the VM (nothing for a v1 backend). */
 void lh_backend_vm_needs(struct lh_instance *inst, struct lh_vm_needs *needs);
+/* The roles it declares (enum lh_backend_role), 0 when it declares none
+ * (any role: a v1 plugin, or a v2 one built before the member). */
+uint32_t lh_backend_roles(const struct lh_instance *inst);
 /* Whether the backend writes its blob without a serial version of its
  * own (ABI v2; see backend.h). */
 bool lh_backend_blob_unversioned(const struct lh_instance *inst);

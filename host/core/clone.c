@@ -402,6 +402,212 @@ static int clone_records(struct lh_host *tmpl, struct lh_host *clone, struct lh_
 	return lh_pipeline_with_records(tmpl, clone_copy_records, &c);
 }
 
+/* ---- the clone's own copies in its records ---------------------------------- */
+
+/* One live attachment of a clone instance: where it is and what it holds. */
+struct clone_place {
+	char *location;
+	char *host_path;
+};
+
+struct clone_places {
+	struct clone_place *items;
+	size_t n;
+	int rc;
+};
+
+static int clone_places_visit(void *arg, const struct lh_attachment_info *info)
+{
+	struct clone_places *p = arg;
+	struct clone_place *grown;
+
+	if (!info->location || !info->host_path)
+		return 0;
+	grown = realloc(p->items, (p->n + 1) * sizeof(*grown));
+	if (!grown)
+		return p->rc = -ENOMEM;
+	p->items = grown;
+	grown[p->n].location = strdup(info->location);
+	grown[p->n].host_path = strdup(info->host_path);
+	if (!grown[p->n].location || !grown[p->n].host_path) {
+		free(grown[p->n].location);
+		free(grown[p->n].host_path);
+		return p->rc = -ENOMEM;
+	}
+	p->n++;
+	return 0;
+}
+
+static void clone_places_free(struct clone_places *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].location);
+		free(p->items[i].host_path);
+	}
+	free(p->items);
+}
+
+struct clone_repointing {
+	const char *backend;
+	const struct clone_places *places;
+	int rc;
+};
+
+/* A record copied from the template names the template's disk; the clone's
+ * backend holds its copy at the same place. */
+static int clone_repoint_records(void *arg, struct lh_mounted *const *records, size_t n)
+{
+	struct clone_repointing *r = arg;
+
+	for (size_t i = 0; r->rc == 0 && i < n; i++) {
+		struct lh_mounted *m = records[i];
+
+		for (size_t j = 0; r->rc == 0 && j <= m->n_layers; j++) {
+			struct lh_attached *a = j < m->n_layers ? &m->layers[j] : &m->scratch;
+
+			if (!a->backend || !a->location || strcmp(a->backend, r->backend))
+				continue;
+			for (size_t k = 0; k < r->places->n; k++) {
+				const struct clone_place *pl = &r->places->items[k];
+				char *copy;
+
+				if (strcmp(pl->location, a->location) || !a->host_path ||
+				    strcmp(pl->host_path, a->host_path) == 0)
+					continue;
+				if (!(copy = strdup(pl->host_path))) {
+					r->rc = -ENOMEM;
+					break;
+				}
+				free(a->host_path);
+				a->host_path = copy;
+				break;
+			}
+		}
+	}
+	return r->rc;
+}
+
+/* Point the clone's records at the disks its backends hold. */
+static int clone_repoint(struct lh_host *clone, struct lh_instance **pairs, size_t n,
+			 struct lh_error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct clone_places places = { 0 };
+		struct clone_repointing r = { 0 };
+
+		if (!pairs[i])
+			continue;
+		lh_backend_list(pairs[i], clone_places_visit, &places);
+		r.backend = pairs[i]->name;
+		r.places = &places;
+		rc = places.rc ? places.rc : lh_pipeline_with_records(clone, clone_repoint_records, &r);
+		clone_places_free(&places);
+	}
+	return rc ? LH_FAIL(err, rc, "clone: out of memory") : 0;
+}
+
+/* <clone folder>/containers/<id>/sandbox.vhdx -> the clone's copy of the
+ * scratch disk, for each container whose scratch the clone copied. */
+struct clone_linking {
+	const char *dir; /* <clone folder>/containers */
+	struct lh_host *tmpl;
+	bool made_dir;
+	int rc;
+	struct lh_error *err;
+};
+
+static int clone_link_one(struct clone_linking *l, const struct lh_mounted *m)
+{
+	char folder[PATH_MAX], link[PATH_MAX];
+	const struct lh_mounted *t = lh_pipeline_find(l->tmpl, m->id);
+
+	if (!m->scratch.host_path || !t || !t->scratch.host_path ||
+	    strcmp(m->scratch.host_path, t->scratch.host_path) == 0 || m->kind == LH_KIND_HOST)
+		return 0;
+	if (!l->made_dir) {
+		if (mkdir(l->dir, 0700) < 0)
+			return LH_FAIL(l->err, -errno, "%s: cannot create: %s", l->dir, strerror(errno));
+		l->made_dir = true;
+	}
+	if (snprintf(folder, sizeof(folder), "%s/%s", l->dir, m->id) >= (int)sizeof(folder) ||
+	    snprintf(link, sizeof(link), "%s/%s", folder, LH_CLONE_SCRATCH_FILE) >= (int)sizeof(link))
+		return LH_FAIL(l->err, -ENAMETOOLONG, "%s/%s: path too long", l->dir, m->id);
+	if (mkdir(folder, 0700) < 0 || symlink(m->scratch.host_path, link) < 0)
+		return LH_FAIL(l->err, -errno, "%s: cannot link the clone's scratch of container %s: %s",
+			       link, m->id, strerror(errno));
+	return 0;
+}
+
+static int clone_link_records(void *arg, struct lh_mounted *const *records, size_t n)
+{
+	struct clone_linking *l = arg;
+
+	for (size_t i = 0; l->rc == 0 && i < n; i++)
+		l->rc = clone_link_one(l, records[i]);
+	return l->rc;
+}
+
+static int clone_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw);
+
+static int clone_link_scratches(struct lh_host *tmpl, struct lh_host *clone, const char *dir,
+				struct lh_error *err)
+{
+	struct clone_linking l = { .dir = dir, .tmpl = tmpl, .err = err };
+	int rc = lh_pipeline_with_records(clone, clone_link_records, &l);
+
+	if (rc && l.made_dir)
+		nftw(dir, clone_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/* Only what clone_link_scratches makes: symlinks and the folders holding
+ * them; nothing a link leads to. */
+static int clone_unlink_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else if (type == FTW_SL || S_ISLNK(st->st_mode))
+		unlink(path);
+	return 0;
+}
+
+void lh_clone_unlink_scratches(const char *clone_dir)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", clone_dir, LH_CLONE_CONTAINERS_DIR) <
+	    (int)sizeof(dir))
+		nftw(dir, clone_unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int lh_clone_adopt_scratches(struct lh_config *cfg, const char *clone_state,
+			     struct lh_error *err)
+{
+	char dir[PATH_MAX], folder[PATH_MAX];
+	const char *slash = strrchr(clone_state, '/');
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - clone_state) : 1,
+		 slash ? clone_state : ".");
+	for (size_t i = 0; i < cfg->n_containers; i++) {
+		struct lh_container_config *c = &cfg->containers[i];
+		char *copy;
+
+		if (snprintf(folder, sizeof(folder), "%s/%s/%s", dir[0] ? dir : "/",
+			     LH_CLONE_CONTAINERS_DIR, c->name) >= (int)sizeof(folder) ||
+		    lstat(folder, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (!(copy = strdup(folder)))
+			return LH_FAIL(err, -ENOMEM, "out of memory");
+		free(c->scratch);
+		c->scratch = copy;
+	}
+	return 0;
+}
+
 /* ---- backends ------------------------------------------------------------ */
 
 static int clone_count_visit(void *arg, const struct lh_attachment_info *info)
@@ -523,6 +729,7 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	struct clone_undo undo = { 0 };
 	struct lh_host *clone = NULL;
 	struct lh_uvm_identity identity;
+	char containers[PATH_MAX];
 	size_t done = 0;
 	int rc;
 
@@ -555,7 +762,15 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	if (rc == 0)
 		rc = clone_records(template_host, clone, err);
 	if (rc == 0)
+		rc = clone_repoint(clone, pairs, done, err);
+	if (rc == 0)
 		rc = clone_sync_copies(template_host, pairs, undo.scratch, err);
+	if (rc == 0 && snprintf(containers, sizeof(containers), "%s/%s", undo.parent,
+				LH_CLONE_CONTAINERS_DIR) >= (int)sizeof(containers))
+		rc = LH_FAIL(err, -ENAMETOOLONG, "%s: path too long", undo.parent);
+	/* Last, as it removes what it made itself if it fails. */
+	if (rc == 0)
+		rc = clone_link_scratches(template_host, clone, containers, err);
 	if (rc)
 		goto undo;
 	*document = clone->document;

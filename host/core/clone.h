@@ -11,15 +11,37 @@
 
 #include "host.h"
 
+/* A clone folder holds containers/<id>/sandbox.vhdx, a symlink to the
+ * clone's copy of container <id>'s scratch disk, for each container the
+ * template held: a container mounted on the clone later uses it, never the
+ * template's disk. */
+#define LH_CLONE_CONTAINERS_DIR "containers"
+#define LH_CLONE_SCRATCH_FILE "sandbox.vhdx"
+
 /*
  * Clone `template_host` (loaded from a template's state) as UVM `new_id`,
- * copying writable disks under `scratch_dir` (created if missing). On
- * success *out is the clone's host (containers as in the template, handles
- * kept) and *document its compute-system document (caller frees both:
+ * copying writable disks under `scratch_dir` (created if missing) and
+ * beside it. On success *out is the clone's host (containers as in the
+ * template, handles kept, host paths those of the clone's copies), the
+ * folder above scratch_dir holds containers/ (see above) and *document is
+ * its compute-system document (caller frees both:
  * lh_host_close, cJSON_Delete). The clone host uses `driver` (borrowed).
  */
 int lh_clone_build(struct lh_host *template_host, const char *new_id, const char *scratch_dir,
 		   struct lh_driver *driver, struct lh_host **out, cJSON **document,
 		   struct lh_error *err);
+
+/* Remove <clone_dir>/containers as lh_clone_build made it (its symlinks
+ * and folders), when what follows the build fails. */
+void lh_clone_unlink_scratches(const char *clone_dir);
+
+/*
+ * Give the containers of a clone's configuration the clone's scratch
+ * folders: each <folder of clone_state>/containers/<id> that exists
+ * replaces container <id>'s scratch in cfg. Called once a state that says
+ * the UVM is a clone is loaded, before anything mounts.
+ */
+int lh_clone_adopt_scratches(struct lh_config *cfg, const char *clone_state,
+			     struct lh_error *err);
 
 #endif

@@ -3,12 +3,20 @@
 
 #include "options.h"
 #include "registry.h"
+#include "strset.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
+
+/* The longest line the file may hold: a key and a value of one whole path
+ * (PATH_MAX), with room for the key, " = ", a comment and the line end. */
+#define CONFIG_LINE_MAX (PATH_MAX + 256)
 
 /* Parsing state shared by the line reader and the key handler. */
 struct config_parse {
@@ -21,13 +29,10 @@ struct config_parse {
 	char section[256];   /* section of the current line */
 	unsigned section_line;
 	struct lh_error *err;
-	/* Scalar keys already set, to refuse a second value. */
-	struct seen {
-		char section[256];
-		char key[256];
-		unsigned line;
-	} seen[128];
-	size_t n_seen;
+	/* Duplicate checks, linear in the file's size: scalar keys already
+	 * set ("section\x1fkey"), plugin sections, containers. */
+	struct lh_strset seen, plugins, containers;
+	size_t containers_cap;
 };
 
 static int config_fail(struct config_parse *p, const char *key, const char *fmt, ...)
@@ -133,14 +138,16 @@ static void free_list(char **items, size_t n)
 /* Refuse a scalar key given twice in one section. */
 static int check_once(struct config_parse *p, const char *key)
 {
-	for (size_t i = 0; i < p->n_seen; i++)
-		if (strcmp(p->seen[i].section, p->section) == 0 && strcmp(p->seen[i].key, key) == 0)
-			return config_fail(p, key, "set twice (first on line %u)", p->seen[i].line);
-	if (p->n_seen < sizeof(p->seen) / sizeof(p->seen[0])) {
-		snprintf(p->seen[p->n_seen].section, sizeof(p->seen[0].section), "%s", p->section);
-		snprintf(p->seen[p->n_seen].key, sizeof(p->seen[0].key), "%s", key);
-		p->seen[p->n_seen++].line = p->line;
-	}
+	char both[512];
+	unsigned first = 0;
+	int rc;
+
+	snprintf(both, sizeof(both), "%s\x1f%s", p->section, key);
+	rc = lh_strset_add(&p->seen, both, p->line, &first);
+	if (rc < 0)
+		return config_fail(p, key, "out of memory");
+	if (rc > 0)
+		return config_fail(p, key, "set twice (first on line %u)", first);
 	return 0;
 }
 
@@ -294,9 +301,17 @@ static int handle_pipeline(struct config_parse *p, const char *key, const char *
 		rc = append_list(p, key, &role->backends, &role->n, value, false);
 		if (rc == 0 && roles[i].single && role->n != 1)
 			rc = config_fail(p, key, "takes exactly one backend, got %zu", role->n);
-		for (size_t j = 0; rc == 0 && j < role->n; j++)
+		if (rc == 0 && role->n == 0)
+			rc = config_fail(p, key, "takes at least one backend");
+		for (size_t j = 0; rc == 0 && j < role->n; j++) {
 			if (!lh_container_id_valid(role->backends[j]))
 				rc = config_fail(p, key, "'%s' is not a plugin name", role->backends[j]);
+			/* A second try of one backend can only fail the same way. */
+			for (size_t k = 0; rc == 0 && k < j; k++)
+				if (strcmp(role->backends[k], role->backends[j]) == 0)
+					rc = config_fail(p, key, "names backend '%s' twice",
+							 role->backends[j]);
+		}
 		role->line = p->line;
 		return rc;
 	}
@@ -356,13 +371,16 @@ static int config_section(struct config_parse *p, const char *section)
 		return 0;
 	if (dot && strncmp(section, "plugin.", 7) == 0) {
 		struct lh_plugin_section *grown;
+		unsigned first = 0;
+		int seen;
 
 		if (!lh_container_id_valid(dot + 1))
 			return config_fail(p, NULL, "'%s' is not a plugin name", dot + 1);
-		for (size_t i = 0; i < cfg->n_plugins; i++)
-			if (strcmp(cfg->plugins[i].name, dot + 1) == 0)
-				return config_fail(p, NULL, "section repeated (first on line %u)",
-						   cfg->plugins[i].line);
+		seen = lh_strset_add(&p->plugins, dot + 1, p->line, &first);
+		if (seen)
+			return config_fail(p, NULL, seen < 0 ? "out of memory"
+							     : "section repeated (first on line %u)",
+					   first);
 		grown = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof(*grown));
 		if (!grown)
 			return config_fail(p, NULL, "out of memory");
@@ -374,18 +392,26 @@ static int config_section(struct config_parse *p, const char *section)
 		return grown[cfg->n_plugins - 1].name ? 0 : config_fail(p, NULL, "out of memory");
 	}
 	if (dot && strncmp(section, "container.", 10) == 0) {
-		struct lh_container_config *grown;
+		struct lh_container_config *grown = cfg->containers;
+		unsigned first = 0;
+		int seen;
 
 		if (!lh_container_id_valid(dot + 1))
 			return config_fail(p, NULL, "'%s' is not a valid container id "
 					   "([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", dot + 1);
-		for (size_t i = 0; i < cfg->n_containers; i++)
-			if (strcmp(cfg->containers[i].name, dot + 1) == 0)
-				return config_fail(p, NULL, "container declared twice (first on line %u)",
-						   cfg->containers[i].line);
-		grown = realloc(cfg->containers, (cfg->n_containers + 1) * sizeof(*grown));
-		if (!grown)
-			return config_fail(p, NULL, "out of memory");
+		seen = lh_strset_add(&p->containers, dot + 1, p->line, &first);
+		if (seen)
+			return config_fail(p, NULL, seen < 0 ? "out of memory"
+							     : "container declared twice (first on line %u)",
+					   first);
+		if (cfg->n_containers == p->containers_cap) {
+			size_t cap = p->containers_cap ? p->containers_cap * 2 : 8;
+
+			grown = realloc(cfg->containers, cap * sizeof(*grown));
+			if (!grown)
+				return config_fail(p, NULL, "out of memory");
+			p->containers_cap = cap;
+		}
 		cfg->containers = grown;
 		memset(&grown[cfg->n_containers], 0, sizeof(*grown));
 		grown[cfg->n_containers].name = strdup(dot + 1);
@@ -411,6 +437,12 @@ static char *config_reader(char *str, int num, void *stream)
 	len = nl ? (size_t)(nl - start) + 1 : strlen(start);
 	p->pos += len;
 	p->line++;
+	/* A UTF-8 byte order mark, as some editors write, is no part of the
+	 * first line (inih drops it too, but this reader sees it first). */
+	if (p->line == 1 && len >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+		start += 3;
+		len -= 3;
+	}
 	if (len >= (size_t)num) {
 		config_fail(p, NULL, "line is longer than %d characters; split long lists "
 			    "over continuation lines", num - 2);
@@ -418,6 +450,12 @@ static char *config_reader(char *str, int num, void *stream)
 	}
 	memcpy(str, start, len);
 	str[len] = '\0';
+	/* Paths go into JSON (requests, the journal, --json): refuse what is
+	 * not UTF-8 here, once, naming the line. */
+	if (!lh_utf8_valid(str)) {
+		config_fail(p, NULL, "not valid UTF-8 (paths and names must be UTF-8 text)");
+		return NULL;
+	}
 	for (s = str; isspace((unsigned char)*s); s++)
 		;
 	if (*s == '[') {
@@ -540,9 +578,24 @@ static int config_finish(struct config_parse *p)
 	return 0;
 }
 
+/* Lines of a whole path: Debian's inih takes its line length at run time
+ * (its compile-time INI_MAX_LINE of 200 would cut a layer path short). */
+static void config_ini_setup(void)
+{
+#ifdef LH_INIH_RUNTIME_OPTIONS
+	/* A heap buffer of the whole length from the start: the reader hands
+	 * out whole lines, so inih must never grow it part way through one. */
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONFIG_LINE_MAX;
+	ini_max_line = CONFIG_LINE_MAX;
+#endif
+}
+
 int lh_config_parse(const char *text, const char *name, const char *dir,
 		    struct lh_config **out, struct lh_error *err)
 {
+	static pthread_once_t ini_once = PTHREAD_ONCE_INIT;
 	struct lh_error local = { 0 };
 	struct config_parse *p = calloc(1, sizeof(*p));
 	struct lh_config *cfg = calloc(1, sizeof(*cfg));
@@ -560,6 +613,7 @@ int lh_config_parse(const char *text, const char *name, const char *dir,
 	p->name = name;
 	p->text = text;
 	p->err = err;
+	pthread_once(&ini_once, config_ini_setup);
 	line = ini_parse_stream(config_reader, p, config_handler, p);
 	if (err->code) {
 		rc = err->code;
@@ -575,6 +629,11 @@ out:
 		cfg = NULL;
 	}
 	*out = cfg;
+	if (p) {
+		lh_strset_clear(&p->seen);
+		lh_strset_clear(&p->plugins);
+		lh_strset_clear(&p->containers);
+	}
 	free(p);
 	return rc;
 }

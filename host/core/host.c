@@ -289,30 +289,65 @@ int lh_host_vm_status(struct lh_host *host, cJSON **out, struct lh_error *err)
 	return host->driver->ops->vm_status(host->driver, host->uvm.id, out, err);
 }
 
-/* Every backend the roles of this UVM's OS name, then [plugin.NAME] ones. */
+/* The [pipeline] roles, their keys and the bit a backend declares. */
+static const struct host_role {
+	const char *key;
+	size_t offset;
+	uint32_t bit;
+	enum lh_uvm_os os;
+} host_roles[] = {
+	{ "lcow.layers", offsetof(struct lh_config, lcow_layers), LH_ROLE_LCOW_LAYERS, LH_OS_LINUX },
+	{ "lcow.scratch", offsetof(struct lh_config, lcow_scratch), LH_ROLE_LCOW_SCRATCH,
+	  LH_OS_LINUX },
+	{ "wcow.layers", offsetof(struct lh_config, wcow_layers), LH_ROLE_WCOW_LAYERS,
+	  LH_OS_WINDOWS },
+	{ "wcow.scratch", offsetof(struct lh_config, wcow_scratch), LH_ROLE_WCOW_SCRATCH,
+	  LH_OS_WINDOWS },
+	{ "host", offsetof(struct lh_config, host_layers), LH_ROLE_HOST, LH_OS_NONE },
+};
+
+/* A backend in a role it does not declare: name the line and what it does
+ * serve. A backend that declares nothing is taken at its word. */
+static int host_check_role(struct lh_host *host, const struct host_role *r,
+			   const struct lh_role *role, struct lh_instance *inst, struct lh_error *err)
+{
+	uint32_t roles = lh_backend_roles(inst);
+	char serves[128] = "";
+	char where[64] = "";
+
+	if (!roles || (roles & r->bit))
+		return 0;
+	for (size_t i = 0; i < sizeof(host_roles) / sizeof(host_roles[0]); i++)
+		if (roles & host_roles[i].bit)
+			snprintf(serves + strlen(serves), sizeof(serves) - strlen(serves), "%s%s",
+				 serves[0] ? ", " : "", host_roles[i].key);
+	if (role->line)
+		snprintf(where, sizeof(where), ":%u", role->line);
+	return LH_FAIL(err, -LH_ECONFIG, "%s%s: [pipeline] %s: backend '%s' does not serve this "
+		       "role (it serves: %s)%s", host->cfg->path, where, r->key, inst->name, serves,
+		       role->line ? "" : " (the role's default)");
+}
+
+/* Every backend the roles of this UVM's OS name, each checked to serve its
+ * role, then [plugin.NAME] ones. */
 static int host_load_backends(struct lh_host *host, struct lh_error *err)
 {
 	const struct lh_config *cfg = host->cfg;
-	const struct lh_role *roles[3];
-	size_t n_roles = 0;
 	int rc = 0;
 
-	switch (cfg->os) {
-	case LH_OS_LINUX:
-		roles[n_roles++] = &cfg->lcow_layers;
-		roles[n_roles++] = &cfg->lcow_scratch;
-		break;
-	case LH_OS_WINDOWS:
-		roles[n_roles++] = &cfg->wcow_layers;
-		roles[n_roles++] = &cfg->wcow_scratch;
-		break;
-	default:
-		roles[n_roles++] = &cfg->host_layers;
-		break;
+	for (size_t r = 0; rc == 0 && r < sizeof(host_roles) / sizeof(host_roles[0]); r++) {
+		const struct lh_role *role =
+			(const struct lh_role *)((const char *)cfg + host_roles[r].offset);
+		struct lh_instance *inst = NULL;
+
+		if (host_roles[r].os != cfg->os)
+			continue;
+		for (size_t i = 0; rc == 0 && i < role->n; i++) {
+			rc = lh_host_add_backend(host, role->backends[i], &inst, err);
+			if (rc == 0)
+				rc = host_check_role(host, &host_roles[r], role, inst, err);
+		}
 	}
-	for (size_t r = 0; rc == 0 && r < n_roles; r++)
-		for (size_t i = 0; rc == 0 && i < roles[r]->n; i++)
-			rc = lh_host_add_backend(host, roles[r]->backends[i], NULL, err);
 	for (size_t i = 0; rc == 0 && i < cfg->n_plugins; i++)
 		rc = lh_host_add_backend(host, cfg->plugins[i].name, NULL, err);
 	return rc;

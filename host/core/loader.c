@@ -2,6 +2,8 @@
 #include "loader.h"
 
 #include "backend_calls.h"
+#include "plugin_image.h"
+#include "plugin_trust.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,51 +16,55 @@
 
 static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Refuse files anyone but the owner could have replaced, and symlinks that
- * lead out of the plugin directory. */
-static int check_file(const char *dir, const char *path, struct lh_error *err)
+/* The name a plugin file must give itself: its base name less ".so". */
+static void plugin_file_name(const char *path, char *out, size_t cap)
 {
-	char real_dir[PATH_MAX], real_file[PATH_MAX];
-	struct stat lst, st;
-	size_t dlen;
+	const char *base = strrchr(path, '/');
+	size_t n;
 
-	if (lstat(path, &lst) < 0) {
-		if (errno == ENOENT)
-			return -ENOENT; /* not an error while searching */
-		return LH_FAIL(err, -errno, "%s: cannot stat: %s", path, strerror(errno));
-	}
-	if (S_ISLNK(lst.st_mode)) {
-		if (!realpath(dir, real_dir) || !realpath(path, real_file))
-			return LH_FAIL(err, -errno, "%s: cannot resolve symlink: %s", path,
-				       strerror(errno));
-		dlen = strlen(real_dir);
-		if (strncmp(real_file, real_dir, dlen) != 0 || real_file[dlen] != '/' ||
-		    strchr(real_file + dlen + 1, '/'))
-			return LH_FAIL(err, -EPERM,
-				       "%s: refusing plugin: symlink to %s leads out of the plugin "
-				       "directory %s", path, real_file, real_dir);
-	}
-	if (stat(path, &st) < 0)
-		return LH_FAIL(err, -errno, "%s: cannot stat: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return LH_FAIL(err, -EPERM, "%s: refusing plugin: not a regular file", path);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return LH_FAIL(err, -EPERM,
-			       "%s: refusing plugin: file is %s-writable (mode %04o); "
-			       "run chmod go-w on it", path,
-			       (st.st_mode & S_IWOTH) ? "world" : "group", st.st_mode & 07777);
-	return 0;
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 3 && strcmp(base + n - 3, ".so") == 0)
+		n -= 3;
+	snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-static int open_module(const char *path, struct lh_plugin **out, struct lh_error *err)
+/* The entry's table: readable where it lies, sane, and named as its file. */
+static int check_table(const void *entry, const struct lh_backend *ops, const char *path,
+		       struct lh_error *err)
+{
+	char want[256];
+	int rc = lh_plugin_image_check(entry, ops, path, err);
+
+	if (rc == 0)
+		rc = lh_backend_check(ops, path, err);
+	plugin_file_name(path, want, sizeof(want));
+	/* [pipeline] and [plugin.NAME] name files: the backend a config
+	 * names must be the one that answers. */
+	if (rc == 0 && strcmp(ops->name, want) != 0)
+		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "%s: refusing plugin: its table names it '%s', "
+			     "not '%s' (a plugin's name must match its file name)", path, ops->name,
+			     want);
+	return rc;
+}
+
+/* Open the module through fd, the file the trust checks approved, so no
+ * name is looked up again between the check and the load. */
+static int open_module(const char *path, int fd, struct lh_plugin **out, struct lh_error *err)
 {
 	lt_dladvise advise;
 	lt_dlhandle handle = NULL;
 	struct lh_plugin *plugin = NULL;
 	lh_backend_entry_fn entry;
+	char by_fd[64];
+	const char *target = by_fd;
+	struct stat st;
 	void *sym;
 	int rc = 0;
 
+	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
+	if (stat(by_fd, &st) < 0)
+		target = path; /* no /proc: the checked folders keep path safe */
 	pthread_mutex_lock(&loader_lock);
 	if (lt_dlinit() != 0) {
 		rc = LH_FAIL(err, -ELIBACC, "libltdl: cannot initialise: %s", lt_dlerror());
@@ -66,7 +72,7 @@ static int open_module(const char *path, struct lh_plugin **out, struct lh_error
 	}
 	if (lt_dladvise_init(&advise) == 0) {
 		lt_dladvise_local(&advise);
-		handle = lt_dlopenadvise(path, advise);
+		handle = lt_dlopenadvise(target, advise);
 		lt_dladvise_destroy(&advise);
 	}
 	if (!handle) {
@@ -77,7 +83,7 @@ static int open_module(const char *path, struct lh_plugin **out, struct lh_error
 		/* libltdl says "file not found" for a file that is there but does
 		 * not load (not ELF, wrong architecture, missing library); the
 		 * dynamic linker's own message says which. */
-		probe = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		probe = dlopen(target, RTLD_NOW | RTLD_LOCAL);
 		if (probe)
 			dlclose(probe);
 		else
@@ -100,8 +106,9 @@ static int open_module(const char *path, struct lh_plugin **out, struct lh_error
 		goto fail;
 	}
 	plugin->handle = handle;
+	plugin->fd = fd;
 	plugin->ops = entry();
-	rc = lh_backend_check(plugin->ops, path, err);
+	rc = check_table(sym, plugin->ops, path, err);
 	if (rc)
 		goto fail;
 	*out = plugin;
@@ -114,6 +121,22 @@ fail:
 	lt_dlexit();
 unlock:
 	pthread_mutex_unlock(&loader_lock);
+	return rc;
+}
+
+/* Check, open and load path, found in dir. */
+static int load_checked(const char *dir, const char *path, struct lh_plugin **out,
+			struct lh_error *err)
+{
+	int fd = -1;
+	int rc = lh_plugin_trust_open(dir, path, &fd, err);
+
+	if (rc == 0)
+		rc = open_module(path, fd, out, err);
+	/* A loaded module keeps its fd: libltdl knows it by the fd's name,
+	 * which must not come to mean another file while it is loaded. */
+	if (rc && fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -135,16 +158,29 @@ int lh_plugin_load_file(const char *path, struct lh_plugin **out, struct lh_erro
 		if (!n)
 			dir[0] = '/';
 	}
-	rc = check_file(dir, path, err);
-	if (rc == -ENOENT)
+	rc = load_checked(dir, path, out, err);
+	if (rc == -ENOENT && !(err && err->code))
 		return LH_FAIL(err, rc, "%s: no such plugin file", path);
-	return rc ? rc : open_module(path, out, err);
+	return rc;
+}
+
+/* A libtool archive names another file for libltdl to open, which none of
+ * the checks would have seen: say so rather than "not found". */
+static int refuse_archive(const char *dir, const char *name, struct lh_error *err)
+{
+	char la[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(la, sizeof(la), "%s/%s.la", dir, name) >= (int)sizeof(la) ||
+	    lstat(la, &st) < 0)
+		return 0;
+	return LH_FAIL(err, -EPERM, "%s: refusing plugin: libtool archives (.la) are not loaded, "
+		       "as they name another file to open; put %s.so in %s", la, name, dir);
 }
 
 int lh_plugin_load(const char *dirs, const char *name, struct lh_plugin **out,
 		   struct lh_error *err)
 {
-	static const char *const suffixes[] = { ".so", ".la" };
 	char dir[PATH_MAX], path[PATH_MAX], searched[2048] = "";
 	const char *p = dirs;
 	int rc;
@@ -158,14 +194,13 @@ int lh_plugin_load(const char *dirs, const char *name, struct lh_plugin **out,
 		if (n && n < sizeof(dir)) {
 			memcpy(dir, p, n);
 			dir[n] = '\0';
-			for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-				if (snprintf(path, sizeof(path), "%s/%s%s", dir, name, suffixes[i]) >=
-				    (int)sizeof(path))
-					continue;
-				rc = check_file(dir, path, err);
-				if (rc == -ENOENT)
-					continue;
-				return rc ? rc : open_module(path, out, err);
+			if (snprintf(path, sizeof(path), "%s/%s.so", dir, name) < (int)sizeof(path)) {
+				rc = load_checked(dir, path, out, err);
+				if (rc != -ENOENT || (err && err->code))
+					return rc;
+				rc = refuse_archive(dir, name, err);
+				if (rc)
+					return rc;
 			}
 			size_t used = strlen(searched);
 
@@ -186,6 +221,7 @@ void lh_plugin_unload(struct lh_plugin *plugin)
 	lt_dlclose(plugin->handle);
 	lt_dlexit();
 	pthread_mutex_unlock(&loader_lock);
+	close(plugin->fd);
 	free(plugin->path);
 	free(plugin);
 }

@@ -1,12 +1,15 @@
 /*
  * loader.h - find, check and load backend plugins with libltdl.
  *
- * A plugin named NAME is the file NAME.so (or NAME.la) in one of the plugin
- * directories. Before the file is opened (so before any of its code runs)
- * the loader refuses a file that is group- or world-writable or a symlink
- * leading out of its directory; after opening it refuses a missing entry
- * symbol, an unknown ABI version, a table smaller than ABI v1 and a missing
- * mandatory slot. Every refusal is one line naming the file.
+ * A plugin named NAME is the file NAME.so in one of the plugin directories
+ * (a libtool NAME.la is refused: it names another file to open). Before
+ * any of its code runs the loader refuses a file it cannot trust
+ * (plugin_trust.h: owner, write bits, the folders above it, symlinks) and
+ * loads the module through the very file it checked. After loading it
+ * refuses a missing entry symbol, a table that does not lie in the
+ * plugin's memory (plugin_image.h), an unknown ABI version, a table
+ * smaller than ABI v1, a missing mandatory slot, and a table whose name
+ * is not its file's. Every refusal is one line naming the file.
  */
 #ifndef LH_LOADER_H
 #define LH_LOADER_H
@@ -17,6 +20,7 @@ struct lh_plugin {
 	char *path;                   /* the file loaded */
 	void *handle;                 /* lt_dlhandle */
 	const struct lh_backend *ops; /* the plugin's static table */
+	int fd;                       /* the checked file, open while loaded */
 };
 
 /*

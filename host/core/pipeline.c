@@ -2,7 +2,9 @@
 #include "pipeline.h"
 
 #include "backend_calls.h"
+#include "container_checks.h"
 #include "log.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #include <errno.h>
@@ -250,7 +252,13 @@ int lh_pipeline_validate(struct lh_host *host, const struct lh_container_config 
 			rc = require(c->name, path, S_IFREG, "scratch disk", err);
 	} else if (rc == 0) {
 		rc = require(c->name, c->scratch, S_IFDIR, "scratch folder", err);
+		if (rc == 0)
+			rc = lh_check_scratch_writable(c, err);
 	}
+	if (rc == 0)
+		rc = lh_check_layers_distinct(c, err);
+	if (rc == 0 && kind == LH_KIND_WCOW)
+		rc = lh_check_wcow_layers(c, err);
 	return rc;
 }
 
@@ -461,6 +469,11 @@ static int attach_scratch(struct lh_host *host, const struct lh_container_config
 	if (rc == 0 && !realpath(path, resolved))
 		rc = LH_FAIL(err, -errno, "container %s: %s: cannot resolve scratch: %s", c->name,
 			     path, strerror(errno));
+	/* The config's paths are UTF-8; a symlink may lead to one that is not,
+	 * which no JSON request could carry. */
+	if (rc == 0 && !lh_utf8_valid(resolved))
+		rc = LH_FAIL(err, -EINVAL, "container %s: %s leads to a path that is not valid "
+			     "UTF-8", c->name, path);
 	if (rc == 0) {
 		req = request_init(resolved, LH_ATTACH_GUEST_MOUNT, LH_ACCESS_THIS_VM);
 		req.uvm_path = uvm_path;

@@ -25,8 +25,13 @@ int lh_state_file_read(const char *path, uint8_t **out, size_t *out_len, struct 
 	struct stat st;
 	size_t got = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	/* Not through a symlink: the save replaces the path itself, so a state
+	 * read through one would be written back somewhere else. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), rc = 0;
 
+	if (fd < 0 && errno == ELOOP)
+		return LH_FAIL(err, -LH_EREFUSED, "%s: the state file is a symlink; give the file "
+			       "it leads to as the state path", path);
 	if (fd < 0)
 		return LH_FAIL(err, -errno, "%s: cannot open the state file: %s", path,
 			       strerror(errno));
@@ -67,6 +72,14 @@ out:
 
 int lh_state_file_write(const char *path, const void *data, size_t len, struct lh_error *err)
 {
+	struct stat st;
+
+	/* The state path is a regular file or nothing: a rename would replace
+	 * a symlink (or anything else) with a file. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return LH_FAIL(err, -LH_EREFUSED, "%s: the state path is %s, not a regular file; "
+			       "refusing to replace it", path,
+			       S_ISLNK(st.st_mode) ? "a symlink" : "something else");
 	/* A command killed while saving leaves its temp file behind; this
 	 * save holds the lock, so no other writer is at work. */
 	lh_file_remove_stale_temps(path);

@@ -10,11 +10,12 @@
 #include <layerhost/backend.h>
 
 /* Read path whole into a new buffer (*data, the caller frees). A missing
- * file is -ENOENT; something that is not a regular file, or absurdly
- * large, is -LH_ECORRUPT. */
+ * file is -ENOENT; a symlink is -LH_EREFUSED; something that is not a
+ * regular file, or absurdly large, is -LH_ECORRUPT. */
 int lh_state_file_read(const char *path, uint8_t **data, size_t *len, struct lh_error *err);
 
-/* Replace path with data; a crash leaves the old file or the new one. */
+/* Replace path with data; a crash leaves the old file or the new one. A
+ * path that exists and is not a regular file (a symlink) is -LH_EREFUSED. */
 int lh_state_file_write(const char *path, const void *data, size_t len, struct lh_error *err);
 
 /* flock on "<state path>.lock". Waits up to timeout_ms, then fails naming

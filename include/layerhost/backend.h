@@ -402,6 +402,18 @@ struct lh_clone_request {
 	const char *scratch_dir; /* the clone's scratch folder: writable copies go here or beside it */
 };
 
+/* The [pipeline] roles a backend can serve, as bits of lh_backend.roles
+ * (ABI v2). The host refuses a backend named in a role it does not serve,
+ * at load, naming the INI line, instead of letting the first request fail
+ * in a way that says nothing of the cause. */
+enum lh_backend_role {
+	LH_ROLE_LCOW_LAYERS = 1u << 0,  /* lcow.layers: read-only layer disks, in the guest */
+	LH_ROLE_LCOW_SCRATCH = 1u << 1, /* lcow.scratch: the writable sandbox.vhdx */
+	LH_ROLE_WCOW_LAYERS = 1u << 2,  /* wcow.layers: layer folders */
+	LH_ROLE_WCOW_SCRATCH = 1u << 3, /* wcow.scratch: sandbox.vhdx at the container's root */
+	LH_ROLE_HOST = 1u << 4,         /* host: a container's whole stack on the host */
+};
+
 /* ------------------------------------------------------------------------ */
 /* The backend ops table                                                     */
 
@@ -477,6 +489,11 @@ struct lh_backend {
 	/* Add what this backend needs of the VM to `needs` (see struct
 	 * lh_vm_needs). NULL: nothing. */
 	void (*vm_needs)(void *priv, struct lh_vm_needs *needs);
+
+	/* The roles it serves (enum lh_backend_role bits), appended to v2
+	 * after vm_needs. 0, or a table that ends before it (ABI v1, or v2
+	 * built before it was added): not declared, and any role is allowed. */
+	uint32_t roles;
 
 	/* ---- end of ABI v2: append only ---- */
 };

@@ -620,6 +620,7 @@ static const struct lh_backend hostlayer_backend = {
 	.close = hostlayer_close,     /* v1 */
 	.result_size = sizeof(struct lh_attach_result), /* v2 */
 	.option_size = sizeof(struct lh_option),        /* v2 */
+	.roles = LH_ROLE_HOST,                       /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

@@ -624,6 +624,7 @@ static const struct lh_backend scsi_backend = {
 	.result_size = sizeof(struct lh_attach_result), /* v2 */
 	.option_size = sizeof(struct lh_option),        /* v2 */
 	.vm_needs = scsi_vm_needs,                      /* v2 */
+	.roles = LH_ROLE_LCOW_LAYERS | LH_ROLE_LCOW_SCRATCH | LH_ROLE_WCOW_SCRATCH, /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

@@ -540,6 +540,7 @@ LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)
 		.result_size = sizeof(struct lh_attach_result), /* v2 */
 		.option_size = sizeof(struct lh_option),        /* v2 */
 		.vm_needs = vpmem_vm_needs,                     /* v2 */
+		.roles = LH_ROLE_LCOW_LAYERS, /* v2 */
 	};
 
 	return &vpmem_backend;

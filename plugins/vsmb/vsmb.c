@@ -535,6 +535,7 @@ static const struct lh_backend vsmb_backend = {
 	.close = vsmb_close,       /* v1 */
 	.result_size = sizeof(struct lh_attach_result), /* v2 */
 	.option_size = sizeof(struct lh_option),        /* v2 */
+	.roles = LH_ROLE_WCOW_LAYERS,                       /* v2 */
 };
 
 LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Parse text; expect failure with every needle in the message. */
 static void refused(const char *text, const char *needle1, const char *needle2)
@@ -115,11 +116,119 @@ static void test_refusals_name_the_place(void)
 
 static void test_long_line_refused(void)
 {
-	char text[1024] = "[container.c]\nlayers = ";
+	static char text[16384] = "[container.c]\nlayers = ";
 
-	memset(text + strlen(text), 'a', 400);
+	memset(text + strlen(text), 'a', 8000);
 	strcat(text, "\nscratch = s\n");
 	refused(text, "t.ini:2", "longer than");
+}
+
+/* A layer path of nearly PATH_MAX fits on one line (inih's own limit is
+ * 200 characters). */
+static void test_path_max_lines(void)
+{
+	static char text[16384], path[4096];
+	struct lh_config *cfg;
+
+	memset(path, 'p', 4000);
+	for (size_t i = 100; i < 4000; i += 100)
+		path[i] = '/';
+	path[0] = '/';
+	snprintf(text, sizeof(text), "[container.c]\nlayers = %s\nscratch = %s ; a comment\n", path,
+		 path);
+	cfg = parsed(text);
+	CU_ASSERT_EQUAL(cfg->containers[0].n_layers, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].layers[0], path);
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].scratch, path);
+	lh_config_free(cfg);
+}
+
+/* Paths go into JSON: a value that is not UTF-8 is refused, naming the
+ * line; UTF-8 paths are fine. */
+static void test_utf8_only(void)
+{
+	struct lh_config *cfg;
+
+	refused("[container.c]\nlayers = /l/\xff\xfe\nscratch = /s\n", "t.ini:2",
+		"not valid UTF-8");
+	refused("[host]\nstate = /s/\xc0\xaf\n", "t.ini:2", "not valid UTF-8");
+	refused("[container.c]\nlayers = /l/a\nscratch = /s/\xed\xa0\x80\n", "t.ini:3",
+		"not valid UTF-8");
+	cfg = parsed("[container.c]\nlayers = /l/caf\xc3\xa9, /l/\xe2\x82\xac\nscratch = /s\n");
+	CU_ASSERT_STRING_EQUAL(cfg->containers[0].layers[0], "/l/caf\xc3\xa9");
+	lh_config_free(cfg);
+}
+
+/* A UTF-8 byte order mark before the first section is no key outside it. */
+static void test_byte_order_mark(void)
+{
+	struct lh_config *cfg = parsed("\xEF\xBB\xBF[host]\nstate = s\n");
+
+	CU_ASSERT_STRING_EQUAL(cfg->state_path, "/etc/lh/s");
+	lh_config_free(cfg);
+}
+
+/* A chain must name backends, each once. */
+static void test_role_chains(void)
+{
+	refused("[pipeline]\nlcow.layers =\n", "t.ini:2: [pipeline] lcow.layers",
+		"at least one backend");
+	refused("[pipeline]\nlcow.layers = scsi, scsi\n", "t.ini:2: [pipeline] lcow.layers",
+		"names backend 'scsi' twice");
+}
+
+#define MIN_OF(a, b) ((a) < (b) ? (a) : (b))
+
+/* The seconds parsing `n` containers takes; text must hold n * 64 bytes. */
+static double parse_containers(char *text, size_t cap, size_t n)
+{
+	struct lh_config *cfg;
+	struct timespec t0, t1;
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"[container.c%zu]\nlayers = l/a, l/b\nscratch = s/c%zu\n", i, i);
+	/* CPU time, so other processes on a busy machine do not count. */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	cfg = parsed(text);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	CU_ASSERT_EQUAL(cfg->n_containers, n);
+	lh_config_free(cfg);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Many containers: every duplicate found however far in, in linear time
+ * (the quadratic check took 23 s for 100,000, over a minute on a busy
+ * machine). Four times the containers must take about four times as long,
+ * not sixteen: a ratio that holds under valgrind and the sanitizers too. */
+static void test_many_containers(void)
+{
+	const size_t n = 100000;
+	size_t cap = n * 64 + 256, len;
+	char *text = malloc(cap);
+	double quarter, whole;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* The better of two runs each, against a stray slow one. */
+	quarter = parse_containers(text, cap, n / 4);
+	quarter = MIN_OF(quarter, parse_containers(text, cap, n / 4));
+	whole = parse_containers(text, cap, n);
+	whole = MIN_OF(whole, parse_containers(text, cap, n));
+	printf("(%zu containers in %.3f s, %zu in %.3f s) ", n / 4, quarter, n, whole);
+	CU_ASSERT(whole < 8 * quarter + 0.05);
+	len = strlen(text);
+	/* A key set twice in the last container (past any fixed table). */
+	len += (size_t)snprintf(text + len, cap - len, "[container.last]\nlayers = a\nscratch = "
+				"s\nscratch = t\n");
+	refused(text, "[container.last] scratch", "set twice");
+	len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "[container.c%zu]\nlayers = a\n"
+					"scratch = s\n", i);
+	snprintf(text + len, cap - len, "[container.c5]\n");
+	refused(text, "declared twice (first on line 16)", NULL);
+	free(text);
 }
 
 /* Plugin keys are checked against the plugin's own table when it loads. */
@@ -134,6 +243,19 @@ static void test_plugin_keys_checked_at_load(void)
 		  "t.ini:4: [plugin.vpmem] multi_mapping", "not a boolean" },
 		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = nosuch\n", "plugin 'nosuch' not found",
 		  LH_TEST_PLUGIN_DIR },
+		/* A backend in a role it does not serve, named before any request. */
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = vsmb\n",
+		  "t.ini:4: [pipeline] lcow.layers: backend 'vsmb' does not serve this role",
+		  "(it serves: wcow.layers)" },
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.layers = vpmem, hostlayer\n",
+		  "t.ini:4: [pipeline] lcow.layers: backend 'hostlayer'", "(it serves: host)" },
+		{ "[uvm]\nos = linux\n[pipeline]\nlcow.scratch = vpmem\n",
+		  "t.ini:4: [pipeline] lcow.scratch: backend 'vpmem'", "(it serves: lcow.layers)" },
+		{ "[uvm]\nos = windows\n[pipeline]\nwcow.layers = scsi\n",
+		  "[pipeline] wcow.layers: backend 'scsi' does not serve this role",
+		  "lcow.layers, lcow.scratch, wcow.scratch" },
+		{ "[pipeline]\nhost = scsi\n", "t.ini:2: [pipeline] host: backend 'scsi'",
+		  "does not serve this role" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -204,6 +326,11 @@ int main(void)
 		{ "a full file", test_full_file },
 		{ "refusals name file, line, section and key", test_refusals_name_the_place },
 		{ "an over-long line is refused", test_long_line_refused },
+		{ "lines of a whole path", test_path_max_lines },
+		{ "values must be UTF-8", test_utf8_only },
+		{ "a UTF-8 byte order mark", test_byte_order_mark },
+		{ "role chains: not empty, no repeats", test_role_chains },
+		{ "100,000 containers, duplicates anywhere", test_many_containers },
 		{ "plugin keys are checked at load", test_plugin_keys_checked_at_load },
 		{ "a missing file", test_missing_file },
 		{ "container ids", test_container_ids },

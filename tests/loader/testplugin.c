@@ -12,6 +12,11 @@
  *                      whole by attach (a plugin built against a grown header)
  *   TP_BAD_OPTION      an option whose field lies outside priv
  *   TP_MISALIGNED      the entry returns a pointer no table can have
+ *   TP_WILD_TABLE      the entry returns an aligned pointer to nothing mapped
+ *   TP_WILD_NAME       the name points to nothing mapped
+ *   TP_LONG_NAME       the name is a string longer than any name can be
+ *   TP_WILD_SLOT       the attach slot points at data, not code
+ *   TP_HUGE_RESULT     an attach result of a gigabyte
  */
 #include <layerhost/backend.h>
 
@@ -139,6 +144,14 @@ TP_FN void tp_close(void *priv)
 #define TP_CLOSE tp_close
 #endif
 
+#ifdef TP_LONG_NAME
+/* No NUL for far past the bound the host reads to. */
+static const char tp_long_name[4096] = { [0 ... 4094] = 'x' };
+#endif
+#ifdef TP_WILD_SLOT
+static const char tp_not_code[64];
+#endif
+
 #ifdef TP_BAD_OPTION
 static const struct lh_option tp_options[] = {
 	{ .name = "beyond", .type = LH_OPT_INT, .offset = sizeof(struct tp_priv) - 4,
@@ -155,6 +168,10 @@ static const struct lh_backend tp_backend = {
 	.struct_size = TP_SIZE,
 #ifdef TP_NULL_NAME
 	.name = NULL,
+#elif defined(TP_WILD_NAME)
+	.name = (const char *)64,
+#elif defined(TP_LONG_NAME)
+	.name = tp_long_name,
 #else
 	.name = TP_NAME,
 #endif
@@ -162,7 +179,12 @@ static const struct lh_backend tp_backend = {
 	.options = TP_OPTIONS,
 	.serial_version = 1,
 	.open = TP_OPEN,       /* v1 */
+#ifdef TP_WILD_SLOT
+	.attach = (int (*)(void *, const struct lh_attach_request *, struct lh_attach_result *,
+			   struct lh_error *))(const void *)tp_not_code, /* v1 */
+#else
 	.attach = TP_ATTACH,   /* v1 */
+#endif
 	.release = TP_RELEASE, /* v1 */
 	.encode = TP_ENCODE,   /* v1 */
 	.decode = TP_DECODE,   /* v1 */
@@ -172,6 +194,8 @@ static const struct lh_backend tp_backend = {
 #ifndef TP_V1
 #ifdef TP_BIG_RESULT
 	.result_size = sizeof(struct tp_big_result), /* v2 */
+#elif defined(TP_HUGE_RESULT)
+	.result_size = 1u << 30, /* v2 */
 #else
 	.result_size = sizeof(struct lh_attach_result), /* v2 */
 #endif
@@ -190,6 +214,9 @@ LH_BACKEND_EXPORT const struct lh_backend *layerhost_backend_entry(void)
 {
 #ifdef TP_MISALIGNED
 	return (const struct lh_backend *)((const char *)&tp_backend + 1);
+#elif defined(TP_WILD_TABLE)
+	(void)tp_backend;
+	return (const struct lh_backend *)(uintptr_t)4096;
 #else
 	return &tp_backend;
 #endif

@@ -464,8 +464,8 @@ static void test_lcow_mount(void)
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(st, "pending_removal")), 3);
 	cJSON_Delete(st);
 
-	/* Mount again: devices 0-2 await removal, so the layers QEMU cannot
-	 * take on VPMem fall back to SCSI (-LH_ENOLOCATION). */
+	/* Mount again: devices 0-2 await removal, still mapping these very
+	 * layers, so the layers take them back (no new device, none on SCSI). */
 	lh_error_clear(&err);
 	if (lh_pipeline_mount(host, lh_config_container(t.cfg, "c1"), &err))
 		fprintf(stderr, "\n  mount 2: %s\n", err.message);
@@ -473,12 +473,57 @@ static void test_lcow_mount(void)
 	m = lh_pipeline_find(host, "c1");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	for (size_t i = 0; i < m->n_layers; i++)
-		fprintf(stderr, " [%s %s]", m->layers[i].backend, m->layers[i].location);
-	CU_ASSERT(count_pmem(&t) >= 3);
-	CU_ASSERT_EQUAL(count_nodes(&t) - before,
-			1 + (int)m->n_layers - (count_pmem(&t) - 3));
+		CU_ASSERT_STRING_EQUAL(m->layers[i].backend, "vpmem");
+	CU_ASSERT_EQUAL(count_pmem(&t), 3);
+	CU_ASSERT_EQUAL(count_nodes(&t), before + 1);
 	CU_ASSERT_EQUAL(lh_pipeline_unmount(host, "c1", &err), 0);
 	CU_ASSERT_EQUAL(count_nodes(&t), before);
+	lh_host_close(host);
+	vmt_stop(&t);
+}
+
+/* A mount that fails after its layers went to VPMem rolls them back, but
+ * QEMU cannot unplug virtio-pmem: the retry of that mount must get the
+ * same devices back (they still map its files), not lose them to SCSI
+ * until the next VM start. */
+static void test_failed_mount_keeps_pmem_slots(void)
+{
+	struct lh_error err = { 0 };
+	struct lh_host *host = NULL;
+	const struct lh_mounted *m;
+	struct vmt t;
+	cJSON *st = NULL;
+
+	lcow_fixture("f", 3);
+	CU_ASSERT_FATAL(fixture_write(fixture_path("scratch/fbad/sandbox.vhdx"), "not a disk", 10)
+			== 0);
+	vmt_start(&t, "failed", "[plugin.scsi]\ncontrollers = 1\n"
+		  "[pipeline]\nlcow.layers = vpmem, scsi\n"
+		  "[container.c1]\nlayers = layers/f0, layers/f1, layers/f2\nscratch = scratch/fbad\n"
+		  "[container.c2]\nlayers = layers/f0, layers/f1, layers/f2\nscratch = scratch/f\n");
+	CU_ASSERT_EQUAL_FATAL(lh_host_open(t.cfg, t.driver, NULL, &host, &err), 0);
+	/* The scratch is refused after the three layers were plugged. */
+	CU_ASSERT_NOT_EQUAL(lh_pipeline_mount(host, lh_config_container(t.cfg, "c1"), &err), 0);
+	CU_ASSERT_PTR_NULL(lh_pipeline_find(host, "c1"));
+	CU_ASSERT_EQUAL(count_pmem(&t), 3);
+	/* The same layers again: on the same three devices, none pending. */
+	lh_error_clear(&err);
+	if (lh_pipeline_mount(host, lh_config_container(t.cfg, "c2"), &err))
+		fprintf(stderr, "\n  mount: %s\n", err.message);
+	m = lh_pipeline_find(host, "c2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	for (size_t i = 0; i < m->n_layers; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "p%zu", i);
+		CU_ASSERT_STRING_EQUAL(m->layers[i].backend, "vpmem");
+		CU_ASSERT_STRING_EQUAL(m->layers[i].location, want);
+	}
+	CU_ASSERT_EQUAL(count_pmem(&t), 3);
+	CU_ASSERT_EQUAL_FATAL(lh_host_vm_status(t.host, &st, &err), 0);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(st, "pending_removal")), 0);
+	cJSON_Delete(st);
+	CU_ASSERT_EQUAL(lh_pipeline_unmount(host, "c2", &err), 0);
 	lh_host_close(host);
 	vmt_stop(&t);
 }
@@ -743,6 +788,7 @@ int main(void)
 		{ "scsi placement and errors", test_scsi_placement_and_errors },
 		{ "scsi 4 x 64 filled and emptied", test_scsi_fill_4x64 },
 		{ "lcow mount on vpmem and scsi", test_lcow_mount },
+		{ "a failed mount keeps its VPMem slots for the retry", test_failed_mount_keeps_pmem_slots },
 		{ "share with virtiofsd", test_share },
 		{ "reconnect in a new process", test_reconnect_in_new_process },
 		{ "qemu killed mid-mount", test_qemu_killed_mid_mount },

@@ -30,7 +30,11 @@ int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err)
 		snprintf(key, sizeof(key), "%d", n);
 		ok = (o = cJSON_AddObjectToObject(pmem, key)) &&
 		     cJSON_AddStringToObject(o, "path", p->path) &&
-		     cJSON_AddBoolToObject(o, "removed", p->removed);
+		     cJSON_AddBoolToObject(o, "removed", p->removed) &&
+		     cJSON_AddNumberToObject(o, "dev", (double)p->dev) &&
+		     cJSON_AddNumberToObject(o, "ino", (double)p->ino) &&
+		     cJSON_AddNumberToObject(o, "size", (double)p->size) &&
+		     cJSON_AddBoolToObject(o, "read_only", p->read_only);
 	}
 	for (int j = 0; ok && j < vm->share_ports; j++) {
 		struct qemu_share *s = &vm->shares[j];
@@ -71,6 +75,14 @@ static int qemu_layout_int(const cJSON *rec, const char *key, int max, int *out)
 	return 0;
 }
 
+/* A non-negative whole number of a record entry, or 0 (absent: unknown). */
+static uint64_t qemu_record_u64(const cJSON *item, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(item, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (uint64_t)v->valuedouble : 0;
+}
+
 /* Rebuild the pmem and share tables from a record (a reconnect). */
 static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
 {
@@ -97,6 +109,10 @@ static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
 				       vm->record_path, item->string);
 		vm->pmem[n].present = true;
 		vm->pmem[n].removed = cJSON_IsTrue(cJSON_GetObjectItem(item, "removed"));
+		vm->pmem[n].dev = qemu_record_u64(item, "dev");
+		vm->pmem[n].ino = qemu_record_u64(item, "ino");
+		vm->pmem[n].size = qemu_record_u64(item, "size");
+		vm->pmem[n].read_only = cJSON_IsTrue(cJSON_GetObjectItem(item, "read_only"));
 		if (!(vm->pmem[n].path = strdup(path->valuestring)))
 			return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
 	}
@@ -558,10 +574,6 @@ static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 	uint64_t size;
 	int rc;
 
-	if (p->present)
-		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld %s", n, p->removed ?
-			       "awaits removal at the next VM start (QEMU cannot unplug "
-			       "virtio-pmem)" : "is in use");
 	if (!path || !format)
 		return LH_FAIL(err, -EINVAL, "Settings lack HostPath or ImageFormat");
 	if (strcmp(format, "Vhd1") != 0)
@@ -571,6 +583,25 @@ static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 		return LH_FAIL(err, -errno, "%s: %s", path, strerror(errno));
 	/* The guest sees the VHD's data, not its footer. */
 	size = st.st_size > LH_VHD_FOOTER_SIZE ? (uint64_t)st.st_size - LH_VHD_FOOTER_SIZE : 0;
+	/* A released device stays plugged (QEMU cannot unplug virtio-pmem),
+	 * mapping the file it was plugged with: the same file asked for again
+	 * in that slot (a mount retried after one that failed and rolled
+	 * back) takes it back instead of losing the slot until the next start. */
+	if (p->present && p->removed && p->ino && p->path && strcmp(p->path, path) == 0 &&
+	    p->dev == (uint64_t)st.st_dev && p->ino == (uint64_t)st.st_ino && p->size == size &&
+	    p->read_only == ro) {
+		p->removed = false;
+		lh_log(LH_LOG_INFO, "qemu", "UVM '%s': VPMem device %ld still maps %s: taken again",
+		       vm->uvm_id, n, path);
+		rc = lh_qemu_record_save(vm, err);
+		if (rc)
+			p->removed = true;
+		return rc;
+	}
+	if (p->present)
+		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld %s", n, p->removed ?
+			       "awaits removal at the next VM start (QEMU cannot unplug "
+			       "virtio-pmem), and maps another file" : "is in use");
 	if (size == 0 || size % 4096)
 		return LH_FAIL(err, -LH_EBADDISK, "%s: %llu data bytes is not whole 4 KiB pages, "
 			       "which a virtio-pmem device needs", path, (unsigned long long)size);
@@ -607,6 +638,10 @@ static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 	}
 	p->present = true;
 	p->removed = false;
+	p->dev = (uint64_t)st.st_dev;
+	p->ino = (uint64_t)st.st_ino;
+	p->size = size;
+	p->read_only = ro;
 	rc = lh_qemu_record_save(vm, err);
 	if (rc)
 		p->removed = true; /* plugged for good; keep the slot out of use */

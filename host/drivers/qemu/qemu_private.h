@@ -22,6 +22,10 @@ struct qemu_pmem {
 	bool present;  /* a device is plugged in rp<N> */
 	bool removed;  /* released, but QEMU cannot unplug it: until next start */
 	char *path;
+	/* The file it maps, as plugged: a released device serves the same
+	 * file again (0: unknown, never reused). */
+	uint64_t dev, ino, size;
+	bool read_only;
 };
 
 struct qemu_share {
