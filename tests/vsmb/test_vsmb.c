@@ -585,7 +585,9 @@ static int slow_modify(void *ctx, const char *json, struct lh_error *err)
 			break;
 		usleep(1000);
 	}
-	usleep(200 * 1000); /* time for the last ones to reach the plugin */
+	/* Time for the last ones to get from `started` into the plugin's wait;
+	 * generous, as valgrind on a loaded machine took more than 200 ms. */
+	usleep(1000 * 1000);
 	return real_modify(ctx, json, err);
 }
 
