@@ -1,0 +1,209 @@
+/* ext4_data.c - the writer's lifetime and the file data streaming into it
+ * (see ext4.h for the layout). */
+#include "ext4_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STAGE_BLOCKS 256u /* 1 MiB */
+
+static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int ext4_stage_flush(struct lh_ext4 *w, struct lh_error *err)
+{
+	struct ext4_stage *s = &w->stage;
+	uint32_t n = s->n;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	rc = pwrite_all(w->fd, s->buf, (size_t)n * EXT4_BS, s->pblk * EXT4_BS);
+	if (rc)
+		return LH_FAIL(err, rc, "%s: cannot write blocks %llu-%llu: %s", w->path,
+			       (unsigned long long)s->pblk, (unsigned long long)(s->pblk + n - 1),
+			       strerror(-rc));
+	s->pblk += n;
+	s->n = 0;
+	return 0;
+}
+
+int ext4_stage_take(struct lh_ext4 *w, uint32_t n, uint8_t **blocks, struct lh_error *err)
+{
+	struct ext4_stage *s = &w->stage;
+	int rc;
+
+	if (s->n + n > s->cap) {
+		rc = ext4_stage_flush(w, err);
+		if (rc)
+			return rc;
+	}
+	if (s->n == 0)
+		s->pblk = s->cursor;
+	*blocks = s->buf + (size_t)s->n * EXT4_BS;
+	s->n += n;
+	s->cursor += n;
+	return 0;
+}
+
+int ext4_extent_add(struct lh_tree_inode *ino, uint64_t lblk, uint64_t pblk, uint64_t n)
+{
+	ino->data_blocks += n;
+	while (n) {
+		struct lh_extent *last = ino->n_extents ? &ino->extents[ino->n_extents - 1] : NULL;
+		uint64_t k;
+
+		if (last && last->lblk + last->len == lblk && last->pblk + last->len == pblk &&
+		    last->len < EXT4_MAX_EXTENT_LEN) {
+			k = EXT4_MAX_EXTENT_LEN - last->len;
+			if (k > n)
+				k = n;
+			last->len += (uint32_t)k;
+		} else {
+			if (ino->n_extents == ino->cap_extents) {
+				uint32_t cap = ino->cap_extents ? ino->cap_extents * 2 : 1;
+				struct lh_extent *e = realloc(ino->extents, cap * sizeof(*e));
+
+				if (!e)
+					return -ENOMEM;
+				ino->extents = e;
+				ino->cap_extents = cap;
+			}
+			k = n < EXT4_MAX_EXTENT_LEN ? n : EXT4_MAX_EXTENT_LEN;
+			ino->extents[ino->n_extents++] =
+				(struct lh_extent){ .lblk = lblk, .pblk = pblk, .len = (uint32_t)k };
+		}
+		lblk += k;
+		pblk += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int lh_ext4_open(const char *path, struct lh_ext4 **out, struct lh_error *err)
+{
+	struct lh_ext4 *w = calloc(1, sizeof(*w));
+	int rc = 0;
+
+	*out = NULL;
+	if (!w)
+		return LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+	w->fd = -1;
+	w->path = strdup(path);
+	w->stage.cap = STAGE_BLOCKS;
+	w->stage.buf = malloc((size_t)STAGE_BLOCKS * EXT4_BS);
+	w->stage.cursor = LH_EXT4_DATA_START;
+	if (!w->path || !w->stage.buf) {
+		rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
+		goto fail;
+	}
+	w->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (w->fd < 0) {
+		rc = LH_FAIL(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	lh_ext4_close(w);
+	return rc;
+}
+
+void lh_ext4_file_begin(struct lh_ext4 *w, struct lh_tree_inode *ino)
+{
+	w->cur = ino;
+	w->any = false;
+	w->open = false;
+}
+
+int lh_ext4_write(struct lh_ext4 *w, uint64_t off, const void *buf, size_t len,
+		  struct lh_error *err)
+{
+	const uint8_t *p = buf;
+	uint8_t *dst;
+	int rc;
+
+	while (len) {
+		uint64_t lblk = off / EXT4_BS;
+		size_t boff = (size_t)(off % EXT4_BS), n;
+
+		if (w->open && lblk == w->last_lblk) {
+			/* more of the block the last call left partly filled: it is
+			 * still the last one staged, since blocks are only taken for
+			 * later offsets */
+			n = EXT4_BS - boff < len ? EXT4_BS - boff : len;
+			memcpy(w->stage.buf + (size_t)(w->stage.n - 1) * EXT4_BS + boff, p, n);
+			w->open = boff + n < EXT4_BS;
+		} else if (w->any && lblk <= w->last_lblk) {
+			return LH_FAIL(err, -EINVAL,
+				       "file data out of order (byte %llu after block %llu was written)",
+				       (unsigned long long)off, (unsigned long long)w->last_lblk);
+		} else if (boff == 0 && len >= EXT4_BS) {
+			/* whole blocks, straight into the stage */
+			uint64_t blocks = len / EXT4_BS;
+
+			if (blocks > w->stage.cap - 1)
+				blocks = w->stage.cap - 1;
+			rc = ext4_stage_take(w, (uint32_t)blocks, &dst, err);
+			if (rc)
+				return rc;
+			n = (size_t)blocks * EXT4_BS;
+			memcpy(dst, p, n);
+			if (ext4_extent_add(w->cur, lblk, w->stage.cursor - blocks, blocks))
+				return LH_FAIL(err, -ENOMEM, "out of memory");
+			w->last_lblk = lblk + blocks - 1;
+			w->open = false;
+		} else {
+			/* a block of which only part is data: the rest reads as zeros */
+			rc = ext4_stage_take(w, 1, &dst, err);
+			if (rc)
+				return rc;
+			n = EXT4_BS - boff < len ? EXT4_BS - boff : len;
+			memset(dst, 0, EXT4_BS);
+			memcpy(dst + boff, p, n);
+			if (ext4_extent_add(w->cur, lblk, w->stage.cursor - 1, 1))
+				return LH_FAIL(err, -ENOMEM, "out of memory");
+			w->last_lblk = lblk;
+			w->open = boff + n < EXT4_BS;
+		}
+		w->any = true;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint64_t lh_ext4_data_bytes(const struct lh_ext4 *w)
+{
+	return (w->stage.cursor - LH_EXT4_DATA_START) * EXT4_BS;
+}
+
+void lh_ext4_close(struct lh_ext4 *w)
+{
+	if (!w)
+		return;
+	if (w->fs)
+		ext2fs_free(w->fs);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->stage.buf);
+	free(w->path);
+	free(w);
+}
