@@ -1,6 +1,7 @@
 /* main.c - the layerhost command line: options, then one command. */
 #include "commands.h"
 #include "commands_vm.h"
+#include "import.h"
 #include "log.h"
 #include "options.h"
 
@@ -34,6 +35,11 @@ static const char usage_text[] =
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
 	"                             and the compute-system document DIR/NEWID.json\n"
+	"\n"
+	"  layerhost import OCI_LAYOUT[:REF] --store DIR [...]\n"
+	"                             convert an OCI image's layers into layer folders and\n"
+	"                             print the [container.NAME] section that mounts them\n"
+	"                             (needs no --config; see 'layerhost import --help')\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE          the INI file (required)\n"
@@ -116,6 +122,9 @@ int main(int argc, char **argv)
 	char *const *args;
 	int opt, n_args;
 
+	/* import is a program of its own: it reads no config */
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return lh_import_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli.config_path = optarg; break;
