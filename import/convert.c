@@ -207,7 +207,7 @@ static int copy_data(struct archive *a, struct archive_entry *ae, const struct r
 		ar = archive_read_data_block(a, &buf, &len, &off);
 		if (ar == ARCHIVE_EOF)
 			return 0;
-		if (ar < ARCHIVE_WARN) {
+		if (ar < ARCHIVE_WARN || ar == ARCHIVE_RETRY) {
 			char where[300];
 
 			if (!r->src_failed && r->at_end && !sparse && delivered == size)
@@ -252,7 +252,9 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 			res->no_end_marker = archive_filter_bytes(a, 0) == last_end;
 			return 0;
 		}
-		if (ar < ARCHIVE_WARN) {
+		if (ar < ARCHIVE_WARN || ar == ARCHIVE_RETRY) {
+			/* RETRY: a damaged header libarchive would skip; a layer
+			 * with one is corrupt */
 			char where[200];
 
 			if (res->entries)

@@ -355,24 +355,25 @@ static int take_layers(const char *dir, const cJSON *manifest, const cJSON *conf
 	for (int i = 0; i < n; i++) {
 		struct lh_layer_ref *l = &img->layers[i];
 		const cJSON *diff = cJSON_GetArrayItem(diff_ids, i);
-		char what[64];
+		char what[LH_DIGEST_STR_MAX + 32];
 		struct desc d;
 		struct stat st;
 		size_t t;
 		int rc;
 
-		snprintf(what, sizeof(what), "layer %d", i + 1);
+		snprintf(what, sizeof(what), "layer %d/%d", i + 1, n);
 		rc = parse_desc(cJSON_GetArrayItem(layers, i), what, &d, err);
 		if (rc)
 			return rc;
+		snprintf(what, sizeof(what), "layer %d/%d (%s)", i + 1, n, d.digest);
 		for (t = 0; t < sizeof(layer_types) / sizeof(layer_types[0]); t++)
 			if (d.media_type && !strcmp(d.media_type, layer_types[t].type))
 				break;
 		if (t == sizeof(layer_types) / sizeof(layer_types[0]))
 			return LH_FAIL(err, -LH_ECORRUPT,
-				       "%s %s: media type '%.100s' is not a layer this importer "
+				       "%s: media type '%.100s' is not a layer this importer "
 				       "converts (tar, tar+gzip, tar+zstd, and Docker's)",
-				       what, d.digest, d.media_type ? d.media_type : "(none)");
+				       what, d.media_type ? d.media_type : "(none)");
 		if (!cJSON_IsString(diff) || !lh_digest_parse(diff->valuestring, l->diff_id_bin))
 			return LH_FAIL(err, -LH_ECORRUPT,
 				       "%s: rootfs.diff_ids[%d] is not sha256:<64 lowercase hex digits>",
@@ -387,8 +388,14 @@ static int take_layers(const char *dir, const cJSON *manifest, const cJSON *conf
 		if (!l->media_type || !l->path)
 			return LH_FAIL(err, -ENOMEM, "out of memory");
 		if (stat(l->path, &st) != 0)
-			return LH_FAIL(err, -errno, "%s %s: blob missing: %s: %s", what, d.digest,
-				       l->path, strerror(errno));
+			return LH_FAIL(err, -errno, "%s: blob missing: %s: %s", what, l->path,
+				       strerror(errno));
+		/* checked here too, for a layer the store has already (its blob
+		 * is not read then) */
+		if ((uint64_t)st.st_size != d.size)
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: %s holds %llu bytes, the descriptor says %llu",
+				       what, l->path, (unsigned long long)st.st_size,
+				       (unsigned long long)d.size);
 	}
 	return 0;
 }

@@ -159,8 +159,9 @@ static void produce_compressed(struct lh_stream *s)
 	if (archive_read_open(a, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &ae) != ARCHIVE_OK) {
 		if (!s->rc)
-			s->rc = LH_FAIL(&s->err, -LH_ECORRUPT, "%s: not %s data: %s", s->name, what,
-					archive_error_string(a) ? archive_error_string(a) : "");
+			s->rc = LH_FAIL(&s->err, -LH_ECORRUPT,
+					"%s: corrupt %s data, or not %s at all: %s", s->name, what,
+					what, archive_error_string(a) ? archive_error_string(a) : "");
 		goto out;
 	}
 	for (;;) {
@@ -170,9 +171,8 @@ static void produce_compressed(struct lh_stream *s)
 
 		if (n < 0) {
 			if (!s->rc)
-				s->rc = LH_FAIL(&s->err, -LH_ECORRUPT,
-						"%s: corrupt %s data after %llu decompressed bytes: %s",
-						s->name, what, (unsigned long long)s->tar_bytes,
+				s->rc = LH_FAIL(&s->err, -LH_ECORRUPT, "%s: corrupt %s data: %s",
+						s->name, what,
 						archive_error_string(a) ? archive_error_string(a) : "");
 			break;
 		}
