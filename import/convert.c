@@ -158,8 +158,12 @@ static int describe(struct archive_entry *ae, const char *raw, struct lh_tree_en
 		e->ctime.nsec = (uint32_t)archive_entry_ctime_nsec(ae);
 	}
 	if (e->kind == LH_TREE_REG) {
-		if (archive_entry_size(ae) < 0)
-			return LH_FAIL(err, -LH_ECORRUPT, "entry '%s': negative size", raw);
+		/* ext4 numbers a file's blocks in 32 bits: 16 TiB with 4 KiB blocks */
+		if (archive_entry_size(ae) < 0 ||
+		    (uint64_t)archive_entry_size(ae) > (uint64_t)UINT32_MAX * 4096)
+			return LH_FAIL(err, -LH_ECORRUPT,
+				       "entry '%s': size %lld is beyond what ext4 stores (16 TiB)",
+				       raw, (long long)archive_entry_size(ae));
 		e->size = (uint64_t)archive_entry_size(ae);
 	}
 	e->rdev_major = (uint32_t)archive_entry_rdevmajor(ae);
