@@ -57,31 +57,38 @@ static int archive_failure(struct archive *a, const struct reader *r, const char
 
 /* ---- one entry ------------------------------------------------------------- */
 
+/* Buffers reused from entry to entry (one allocation per layer, not per entry). */
 struct entry_buf {
 	char *path, *target;
-	struct lh_xattr *xattrs;
-	uint32_t n_xattrs;
+	size_t path_cap, target_cap;
+	struct lh_xattr *xattrs; /* names and values are libarchive's */
+	uint32_t n_xattrs, xattr_cap;
 };
 
 static void entry_buf_free(struct entry_buf *b)
 {
 	free(b->path);
 	free(b->target);
-	free(b->xattrs); /* names and values are libarchive's */
+	free(b->xattrs);
 	memset(b, 0, sizeof(*b));
 }
 
-static int clean_into(const char *raw, char **out, const char *what, const char *entry,
-		      struct lh_error *err)
+static int clean_into(const char *raw, char **out, size_t *cap, const char *what,
+		      const char *entry, struct lh_error *err)
 {
-	size_t cap = strlen(raw) + 1;
+	size_t need = strlen(raw) + 1;
 	const char *why;
 	int rc;
 
-	*out = malloc(cap);
-	if (!*out)
-		return LH_FAIL(err, -ENOMEM, "out of memory");
-	rc = lh_path_clean(raw, *out, cap, &why);
+	if (need > *cap) {
+		char *p = realloc(*out, need + 256);
+
+		if (!p)
+			return LH_FAIL(err, -ENOMEM, "out of memory");
+		*out = p;
+		*cap = need + 256;
+	}
+	rc = lh_path_clean(raw, *out, *cap, &why);
 	if (rc)
 		return LH_FAIL(err, -LH_ECORRUPT, "entry '%s': %s '%s': %s", entry, what, raw, why);
 	return 0;
@@ -108,13 +115,14 @@ static int describe(struct archive_entry *ae, const char *raw, struct lh_tree_en
 	int rc, n;
 
 	memset(e, 0, sizeof(*e));
-	rc = clean_into(raw, &b->path, "name", raw, err);
+	b->n_xattrs = 0;
+	rc = clean_into(raw, &b->path, &b->path_cap, "name", raw, err);
 	if (rc)
 		return rc;
 	e->path = b->path;
 	if (link) {
 		e->kind = LH_TREE_HARDLINK;
-		rc = clean_into(link, &b->target, "hard link target", raw, err);
+		rc = clean_into(link, &b->target, &b->target_cap, "hard link target", raw, err);
 		if (rc)
 			return rc;
 		e->target = b->target;
@@ -171,9 +179,14 @@ static int describe(struct archive_entry *ae, const char *raw, struct lh_tree_en
 
 	n = archive_entry_xattr_reset(ae);
 	if (n > 0) {
-		b->xattrs = calloc((size_t)n, sizeof(*b->xattrs));
-		if (!b->xattrs)
-			return LH_FAIL(err, -ENOMEM, "out of memory");
+		if ((uint32_t)n > b->xattr_cap) {
+			struct lh_xattr *x = realloc(b->xattrs, (size_t)n * sizeof(*x));
+
+			if (!x)
+				return LH_FAIL(err, -ENOMEM, "out of memory");
+			b->xattrs = x;
+			b->xattr_cap = (uint32_t)n;
+		}
 		while (archive_entry_xattr_next(ae, &xname, &xval, &xlen) == ARCHIVE_OK &&
 		       b->n_xattrs < (uint32_t)n) {
 			if (!xname || !xname[0] || strlen(xname) > 255)
@@ -241,11 +254,11 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 	char last[128] = "";
 	la_int64_t last_end = 0;
 	struct archive_entry *ae;
+	struct entry_buf b = { 0 };
 	int rc = 0, ar;
 
 	for (;;) {
 		struct lh_tree_entry e;
-		struct entry_buf b = { 0 };
 		struct lh_tree_inode *ino = NULL;
 		const char *raw;
 
@@ -254,7 +267,7 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 			/* the end blocks, when there are any, were read past the
 			 * last entry's end */
 			res->no_end_marker = archive_filter_bytes(a, 0) == last_end;
-			return 0;
+			break;
 		}
 		if (ar < ARCHIVE_WARN || ar == ARCHIVE_RETRY) {
 			/* RETRY: a damaged header libarchive would skip; a layer
@@ -266,12 +279,15 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 					 (long long)archive_filter_bytes(a, 0));
 			else
 				snprintf(where, sizeof(where), "not a readable tar");
-			return archive_failure(a, r, where, err);
+			rc = archive_failure(a, r, where, err);
+			break;
 		}
 		raw = archive_entry_pathname(ae);
-		if (!raw)
-			return LH_FAIL(err, -LH_ECORRUPT, "after entry '%s': an entry without a name",
-				       last);
+		if (!raw) {
+			rc = LH_FAIL(err, -LH_ECORRUPT, "after entry '%s': an entry without a name",
+				     last);
+			break;
+		}
 		if (ar == ARCHIVE_WARN && res->warnings++ == 0)
 			snprintf(res->warning, sizeof(res->warning), "entry '%s': %s", raw,
 				 archive_error_string(a) ? archive_error_string(a) : "warning");
@@ -292,13 +308,13 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 			rc = -LH_ECORRUPT;
 		if (rc == 0 && ino)
 			rc = copy_data(a, ae, r, w, ino, raw, err);
-		entry_buf_free(&b);
 		if (rc == ENDED_AFTER_ENTRY) {
 			res->no_end_marker = true;
-			return 0;
+			rc = 0;
+			break;
 		}
 		if (rc)
-			return rc;
+			break;
 		last_end = archive_filter_bytes(a, 0);
 		if (progress) {
 			struct lh_convert_progress p = { res->entries, r->bytes };
@@ -306,6 +322,8 @@ static int convert_entries(struct archive *a, struct reader *r, struct lh_tree *
 			progress(progress_ctx, &p);
 		}
 	}
+	entry_buf_free(&b);
+	return rc;
 }
 
 int lh_convert_tar(const struct lh_convert_source *src, const char *image_path,

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #define STAGE_BLOCKS 256u /* 1 MiB */
+/* Data runs at least this long are written from the caller's buffer. */
+#define DIRECT_MIN (64u * 1024)
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
@@ -76,12 +78,18 @@ int ext4_extent_add(struct lh_tree_inode *ino, uint64_t lblk, uint64_t pblk, uin
 				k = n;
 			last->len += (uint32_t)k;
 		} else {
-			if (ino->n_extents == ino->cap_extents) {
-				uint32_t cap = ino->cap_extents ? ino->cap_extents * 2 : 1;
-				struct lh_extent *e = realloc(ino->extents, cap * sizeof(*e));
+			if (ino->n_extents == ino->cap_extents && ino->cap_extents == 0) {
+				ino->extents = &ino->extent0;
+				ino->cap_extents = 1;
+			} else if (ino->n_extents == ino->cap_extents) {
+				uint32_t cap = ino->cap_extents * 2;
+				struct lh_extent *e = malloc(cap * sizeof(*e));
 
 				if (!e)
 					return -ENOMEM;
+				memcpy(e, ino->extents, ino->n_extents * sizeof(*e));
+				if (ino->extents != &ino->extent0)
+					free(ino->extents);
 				ino->extents = e;
 				ino->cap_extents = cap;
 			}
@@ -154,8 +162,26 @@ int lh_ext4_write(struct lh_ext4 *w, uint64_t off, const void *buf, size_t len,
 			return LH_FAIL(err, -EINVAL,
 				       "file data out of order (byte %llu after block %llu was written)",
 				       (unsigned long long)off, (unsigned long long)w->last_lblk);
+		} else if (boff == 0 && len >= DIRECT_MIN) {
+			/* a run of whole blocks big enough for a write of its own,
+			 * straight from the caller's buffer: no copy into the stage */
+			uint64_t blocks = len / EXT4_BS, pblk;
+
+			rc = ext4_stage_flush(w, err);
+			if (rc)
+				return rc;
+			pblk = w->stage.cursor;
+			n = (size_t)blocks * EXT4_BS;
+			rc = pwrite_all(w->fd, p, n, pblk * EXT4_BS);
+			if (rc)
+				return LH_FAIL(err, rc, "%s: cannot write: %s", w->path, strerror(-rc));
+			w->stage.cursor += blocks;
+			if (ext4_extent_add(w->cur, lblk, pblk, blocks))
+				return LH_FAIL(err, -ENOMEM, "out of memory");
+			w->last_lblk = lblk + blocks - 1;
+			w->open = false;
 		} else if (boff == 0 && len >= EXT4_BS) {
-			/* whole blocks, straight into the stage */
+			/* whole blocks, into the stage */
 			uint64_t blocks = len / EXT4_BS;
 
 			if (blocks > w->stage.cap - 1)
@@ -175,8 +201,9 @@ int lh_ext4_write(struct lh_ext4 *w, uint64_t off, const void *buf, size_t len,
 			if (rc)
 				return rc;
 			n = EXT4_BS - boff < len ? EXT4_BS - boff : len;
-			memset(dst, 0, EXT4_BS);
+			memset(dst, 0, boff);
 			memcpy(dst + boff, p, n);
+			memset(dst + boff + n, 0, EXT4_BS - boff - n);
 			if (ext4_extent_add(w->cur, lblk, w->stage.cursor - 1, 1))
 				return LH_FAIL(err, -ENOMEM, "out of memory");
 			w->last_lblk = lblk;

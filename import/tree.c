@@ -12,8 +12,22 @@
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
+/* Nodes and inodes come from chunks freed with the tree: a layer's entries
+ * are many and small, and almost all live as long as the tree. */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	_Alignas(16) unsigned char data[];
+};
+
 struct lh_tree {
 	struct lh_tree_node *root;
+	struct arena_chunk *arena;
+	/* the folder the last entry went into: tars list a folder's entries
+	 * together, so most parents need no walk from the root */
+	char *cached_dir;
+	size_t cached_len, cached_cap;
+	struct lh_tree_node *cached_node;
 	struct lh_tree_node **buckets; /* children of every directory, by (parent, name) */
 	size_t n_buckets, n_nodes;
 	struct lh_tree_stats stats;
@@ -21,6 +35,41 @@ struct lh_tree {
 };
 
 /* ---- nodes and inodes -------------------------------------------------- */
+
+#define ARENA_CHUNK (256u * 1024)
+
+/* Zeroed memory living as long as the tree. */
+static void *arena_alloc(struct lh_tree *t, size_t size)
+{
+	struct arena_chunk *c = t->arena;
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (!c || c->cap - c->used < size) {
+		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = t->arena;
+		c->used = 0;
+		c->cap = cap;
+		t->arena = c;
+	}
+	p = c->data + c->used;
+	c->used += size;
+	return memset(p, 0, size);
+}
+
+static void arena_free(struct lh_tree *t)
+{
+	while (t->arena) {
+		struct arena_chunk *next = t->arena->next;
+
+		free(t->arena);
+		t->arena = next;
+	}
+}
 
 static uint32_t name_hash(const struct lh_tree_node *parent, const char *name, size_t len)
 {
@@ -31,15 +80,17 @@ static uint32_t name_hash(const struct lh_tree_node *parent, const char *name, s
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static struct lh_tree_inode *inode_new(uint32_t mode)
+static struct lh_tree_inode *inode_new(struct lh_tree *t, uint32_t mode)
 {
-	struct lh_tree_inode *ino = calloc(1, sizeof(*ino));
+	struct lh_tree_inode *ino = arena_alloc(t, sizeof(*ino));
 
 	if (ino)
 		ino->mode = mode;
 	return ino;
 }
 
+/* Drop a name's reference; the last one frees what the inode owns (the
+ * inode itself is the arena's). */
 static void inode_unref(struct lh_tree_inode *ino)
 {
 	if (!ino || --ino->names > 0)
@@ -49,9 +100,13 @@ static void inode_unref(struct lh_tree_inode *ino)
 		free(ino->xattrs[i].value);
 	}
 	free(ino->xattrs);
-	free(ino->extents);
+	if (ino->extents != &ino->extent0)
+		free(ino->extents);
 	free(ino->target);
-	free(ino);
+	ino->xattrs = NULL;
+	ino->extents = NULL;
+	ino->target = NULL;
+	ino->n_xattrs = ino->n_extents = ino->cap_extents = 0;
 }
 
 static void hash_insert(struct lh_tree *t, struct lh_tree_node *n)
@@ -120,7 +175,7 @@ static struct lh_tree_node *child_add(struct lh_tree *t, struct lh_tree_node *di
 
 	if (hash_grow(t))
 		return NULL;
-	n = calloc(1, sizeof(*n) + len + 1);
+	n = arena_alloc(t, sizeof(*n) + len + 1);
 	if (!n)
 		return NULL;
 	memcpy(n->name, name, len);
@@ -146,6 +201,7 @@ static void free_children(struct lh_tree *t, struct lh_tree_node *dir)
 	struct lh_tree_node *n = dir->first_child, *next;
 
 	dir->first_child = dir->last_child = NULL;
+	t->cached_node = NULL; /* it may be one of those going */
 	while (n) {
 		if (n->first_child) {
 			next = n->first_child;
@@ -156,7 +212,6 @@ static void free_children(struct lh_tree *t, struct lh_tree_node *dir)
 		next = n->next_sibling ? n->next_sibling : (n->parent != dir ? n->parent : NULL);
 		hash_remove(t, n);
 		inode_unref(n->inode);
-		free(n);
 		n = next;
 	}
 }
@@ -166,6 +221,7 @@ static void node_replace(struct lh_tree *t, struct lh_tree_node *n, struct lh_tr
 {
 	ino->names++; /* first: a hard link may name an inode inside n's subtree */
 	free_children(t, n);
+	t->cached_node = NULL; /* n may have been the cached folder */
 	inode_unref(n->inode);
 	n->inode = ino;
 	t->stats.replaced++;
@@ -236,9 +292,9 @@ static void set_times(struct lh_tree_inode *ino, const struct lh_tree_entry *e)
 }
 
 /* An inode carrying e's attributes (not yet linked anywhere). */
-static struct lh_tree_inode *inode_from_entry(const struct lh_tree_entry *e)
+static struct lh_tree_inode *inode_from_entry(struct lh_tree *t, const struct lh_tree_entry *e)
 {
-	struct lh_tree_inode *ino = inode_new(kind_mode(e->kind) | (e->perm & 07777));
+	struct lh_tree_inode *ino = inode_new(t, kind_mode(e->kind) | (e->perm & 07777));
 
 	if (!ino)
 		return NULL;
@@ -264,18 +320,18 @@ fail:
 	return NULL;
 }
 
-static struct lh_tree_inode *implicit_dir(const struct lh_tree_entry *e)
+static struct lh_tree_inode *implicit_dir(struct lh_tree *t, const struct lh_tree_entry *e)
 {
-	struct lh_tree_inode *ino = inode_new(S_IFDIR | 0755);
+	struct lh_tree_inode *ino = inode_new(t, S_IFDIR | 0755);
 
 	if (ino)
 		ino->atime = ino->mtime = ino->ctime = e->mtime;
 	return ino;
 }
 
-static struct lh_tree_inode *whiteout_inode(const struct lh_tree_entry *e)
+static struct lh_tree_inode *whiteout_inode(struct lh_tree *t, const struct lh_tree_entry *e)
 {
-	struct lh_tree_inode *ino = inode_new(S_IFCHR);
+	struct lh_tree_inode *ino = inode_new(t, S_IFCHR);
 
 	if (ino) {
 		ino->whiteout = true;
@@ -303,6 +359,10 @@ static int ensure_dir(struct lh_tree *t, const char *path, size_t len,
 	struct lh_tree_node *dir = t->root;
 	size_t pos = 0;
 
+	if (t->cached_node && t->cached_len == len && memcmp(t->cached_dir, path, len) == 0) {
+		*out = t->cached_node;
+		return 0;
+	}
 	while (pos < len) {
 		const char *name = path + pos;
 		const char *slash = memchr(name, '/', len - pos);
@@ -310,7 +370,7 @@ static int ensure_dir(struct lh_tree *t, const char *path, size_t len,
 		struct lh_tree_node *c = child_find(t, dir, name, n);
 
 		if (!c || c->inode->whiteout) {
-			struct lh_tree_inode *ino = implicit_dir(e);
+			struct lh_tree_inode *ino = implicit_dir(t, e);
 
 			if (!ino)
 				return LH_FAIL(err, -ENOMEM, "entry '%s': out of memory", e->path);
@@ -330,6 +390,18 @@ static int ensure_dir(struct lh_tree *t, const char *path, size_t len,
 		dir = c;
 		pos += n + 1;
 	}
+	if (len + 1 > t->cached_cap) {
+		char *p = realloc(t->cached_dir, len + 64);
+
+		if (!p)
+			goto done; /* no cache then: nothing wrong */
+		t->cached_dir = p;
+		t->cached_cap = len + 64;
+	}
+	memcpy(t->cached_dir, path, len);
+	t->cached_len = len;
+	t->cached_node = dir;
+done:
 	*out = dir;
 	return 0;
 }
@@ -405,11 +477,9 @@ static int apply_whiteout(struct lh_tree *t, const struct lh_tree_entry *e, size
 		}
 		return 0;
 	}
-	ino = whiteout_inode(e);
-	if (!ino || !child_add(t, dir, name, n, ino)) {
-		free(ino);
+	ino = whiteout_inode(t, e);
+	if (!ino || !child_add(t, dir, name, n, ino))
 		return LH_FAIL(err, -ENOMEM, "entry '%s': out of memory", e->path);
-	}
 	t->stats.whiteouts++;
 	*effect = LH_TREE_WHITEOUT;
 	return 0;
@@ -476,7 +546,7 @@ int lh_tree_apply(struct lh_tree *t, const struct lh_tree_entry *e,
 			return LH_FAIL(err, -ENOMEM, "entry '%s': out of memory", e->path);
 		return 0;
 	}
-	ino = inode_from_entry(e);
+	ino = inode_from_entry(t, e);
 	if (!ino)
 		return LH_FAIL(err, -ENOMEM, "entry '%s': out of memory", e->path);
 	if (c) {
@@ -534,13 +604,11 @@ int lh_tree_create(struct lh_tree **out)
 		return -ENOMEM;
 	t->n_buckets = 1024;
 	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
-	t->root = calloc(1, sizeof(*t->root) + 1);
+	t->root = arena_alloc(t, sizeof(*t->root) + 1);
 	if (t->root)
-		t->root->inode = inode_new(S_IFDIR | 0755);
+		t->root->inode = inode_new(t, S_IFDIR | 0755);
 	if (!t->buckets || !t->root || !t->root->inode) {
-		if (t->root)
-			free(t->root->inode);
-		free(t->root);
+		arena_free(t);
 		free(t->buckets);
 		free(t);
 		return -ENOMEM;
@@ -556,7 +624,8 @@ void lh_tree_destroy(struct lh_tree *t)
 		return;
 	free_children(t, t->root);
 	inode_unref(t->root->inode);
-	free(t->root);
+	arena_free(t);
+	free(t->cached_dir);
 	free(t->buckets);
 	free(t);
 }

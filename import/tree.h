@@ -53,8 +53,9 @@ struct lh_tree_inode {
 	uint64_t size; /* regular files: the apparent size */
 	uint32_t rdev_major, rdev_minor;
 	char *target;               /* symlinks: the target, owned */
-	struct lh_extent *extents;  /* regular files: by ascending lblk, owned */
+	struct lh_extent *extents;  /* by ascending lblk: &extent0, or owned */
 	uint32_t n_extents, cap_extents;
+	struct lh_extent extent0;   /* most files have one extent: no allocation */
 	uint64_t data_blocks;       /* blocks the extents cover */
 	struct lh_xattr *xattrs;    /* owned, names unique */
 	uint32_t n_xattrs;
