@@ -3,7 +3,8 @@
 # Usage: .ci/deps.sh [extra packages...]
 set -eu
 pkgs="cmake make gcc pkg-config libltdl-dev libinih-dev libcjson-dev libcunit1-dev
-zlib1g-dev e2fsprogs qemu-utils python3 $*"
+zlib1g-dev e2fsprogs qemu-utils python3 libarchive-dev libext2fs-dev comerr-dev libssl-dev
+zstd $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
