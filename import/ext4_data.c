@@ -8,61 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STAGE_BLOCKS 256u /* 1 MiB */
 /* Data runs at least this long are written from the caller's buffer. */
 #define DIRECT_MIN (64u * 1024)
-
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-int ext4_stage_flush(struct lh_ext4 *w, struct lh_error *err)
-{
-	struct ext4_stage *s = &w->stage;
-	uint32_t n = s->n;
-	int rc = 0;
-
-	if (n == 0)
-		return 0;
-	rc = pwrite_all(w->fd, s->buf, (size_t)n * EXT4_BS, s->pblk * EXT4_BS);
-	if (rc)
-		return LH_FAIL(err, rc, "%s: cannot write blocks %llu-%llu: %s", w->path,
-			       (unsigned long long)s->pblk, (unsigned long long)(s->pblk + n - 1),
-			       strerror(-rc));
-	s->pblk += n;
-	s->n = 0;
-	return 0;
-}
-
-int ext4_stage_take(struct lh_ext4 *w, uint32_t n, uint8_t **blocks, struct lh_error *err)
-{
-	struct ext4_stage *s = &w->stage;
-	int rc;
-
-	if (s->n + n > s->cap) {
-		rc = ext4_stage_flush(w, err);
-		if (rc)
-			return rc;
-	}
-	if (s->n == 0)
-		s->pblk = s->cursor;
-	*blocks = s->buf + (size_t)s->n * EXT4_BS;
-	s->n += n;
-	s->cursor += n;
-	return 0;
-}
 
 int ext4_extent_add(struct lh_tree_inode *ino, uint64_t lblk, uint64_t pblk, uint64_t n)
 {
@@ -114,10 +61,7 @@ int lh_ext4_open(const char *path, struct lh_ext4 **out, struct lh_error *err)
 		return LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
 	w->fd = -1;
 	w->path = strdup(path);
-	w->stage.cap = STAGE_BLOCKS;
-	w->stage.buf = malloc((size_t)STAGE_BLOCKS * EXT4_BS);
-	w->stage.cursor = LH_EXT4_DATA_START;
-	if (!w->path || !w->stage.buf) {
+	if (!w->path) {
 		rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", path);
 		goto fail;
 	}
@@ -126,6 +70,9 @@ int lh_ext4_open(const char *path, struct lh_ext4 **out, struct lh_error *err)
 		rc = LH_FAIL(err, -errno, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
+	rc = ext4_stage_init(&w->stage, w->fd, w->path, LH_EXT4_DATA_START, err);
+	if (rc)
+		goto fail;
 	*out = w;
 	return 0;
 fail:
@@ -172,7 +119,7 @@ int lh_ext4_write(struct lh_ext4 *w, uint64_t off, const void *buf, size_t len,
 				return rc;
 			pblk = w->stage.cursor;
 			n = (size_t)blocks * EXT4_BS;
-			rc = pwrite_all(w->fd, p, n, pblk * EXT4_BS);
+			rc = ext4_pwrite_all(w->fd, p, n, pblk * EXT4_BS);
 			if (rc)
 				return LH_FAIL(err, rc, "%s: cannot write: %s", w->path, strerror(-rc));
 			w->stage.cursor += blocks;
@@ -226,11 +173,11 @@ void lh_ext4_close(struct lh_ext4 *w)
 {
 	if (!w)
 		return;
+	ext4_stage_destroy(&w->stage); /* the writer thread first: it uses fd */
 	if (w->fs)
 		ext2fs_free(w->fs);
 	if (w->fd >= 0)
 		close(w->fd);
-	free(w->stage.buf);
 	free(w->path);
 	free(w);
 }

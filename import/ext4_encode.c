@@ -334,7 +334,8 @@ static void put_time(int64_t sec, uint32_t nsec, __u32 *field, __u32 *extra)
 }
 
 int ext4_encode_inode(ext2_filsys fs, const struct lh_tree_node *node,
-		      const struct lh_tree_inode *ti, uint8_t *raw, struct lh_error *err)
+		      const struct lh_tree_inode *ti, bool fast_csum, uint8_t *raw,
+		      struct lh_error *err)
 {
 	struct ext2_inode_large *in = (struct ext2_inode_large *)raw;
 	uint64_t blocks = ti->data_blocks + ti->tree_blocks;
@@ -393,7 +394,9 @@ int ext4_encode_inode(ext2_filsys fs, const struct lh_tree_node *node,
 		break;
 	}
 	e = ext2fs_iblk_set(fs, (struct ext2_inode *)in, blocks);
-	if (e == 0)
+	if (e == 0 && fast_csum)
+		ext4_inode_csum_fast(fs, ti->ino, raw);
+	else if (e == 0)
 		e = ext2fs_inode_csum_set(fs, ti->ino, in);
 	if (e)
 		return LH_FAIL(err, -EIO, "inode %u ('%s'): %s", ti->ino, node->name, ext4_strerror(e));

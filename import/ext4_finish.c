@@ -268,10 +268,16 @@ static int write_inodes(struct lh_ext4 *w, const struct plan *p, struct lh_error
 	ext2_filsys fs = w->fs;
 	size_t cap = (size_t)p->itb * EXT4_BS;
 	uint8_t *buf = malloc(cap);
+	bool fast = true;
 	int rc = 0;
 
 	if (!buf)
 		return LH_FAIL(err, -ENOMEM, "out of memory");
+	/* the fast checksum, trusted once it agrees with libext2fs's */
+	rc = ext4_encode_inode(fs, p->nodes[EXT2_ROOT_INO], p->nodes[EXT2_ROOT_INO]->inode, true,
+			       buf, err);
+	if (rc == 0 && !ext2fs_inode_csum_verify(fs, EXT2_ROOT_INO, (struct ext2_inode_large *)buf))
+		fast = false;
 	for (uint32_t g = 0; rc == 0 && g < p->groups; g++) {
 		uint32_t first = g * p->ipg + 1, last = first + p->ipg - 1, used;
 		errcode_t e;
@@ -284,7 +290,7 @@ static int write_inodes(struct lh_ext4 *w, const struct plan *p, struct lh_error
 		memset(buf, 0, div_up(used, EXT4_INODES_PER_BLOCK) * EXT4_BS);
 		for (uint32_t ino = first; rc == 0 && ino <= last; ino++)
 			if (p->nodes[ino])
-				rc = ext4_encode_inode(fs, p->nodes[ino], p->nodes[ino]->inode,
+				rc = ext4_encode_inode(fs, p->nodes[ino], p->nodes[ino]->inode, fast,
 						       buf + (size_t)(ino - first) * EXT4_INODE_SIZE, err);
 		if (rc)
 			break;
@@ -389,7 +395,7 @@ int lh_ext4_finish(struct lh_ext4 *w, struct lh_tree *t, const uint8_t seed[32],
 	int rc;
 
 	*size = 0;
-	rc = ext4_stage_flush(w, err);
+	rc = ext4_stage_sync(w, err);
 	if (rc)
 		goto out;
 	p.meta_start = w->stage.cursor;
@@ -418,7 +424,7 @@ int lh_ext4_finish(struct lh_ext4 *w, struct lh_tree *t, const uint8_t seed[32],
 			rc = ext4_write_meta(w, n, err);
 	}
 	if (rc == 0)
-		rc = ext4_stage_flush(w, err);
+		rc = ext4_stage_sync(w, err);
 	if (rc == 0) {
 		account(w->fs, &p);
 		/* last: libext2fs allocates attribute blocks, counting as it goes */

@@ -10,6 +10,8 @@
 
 #include <ext2fs/ext2fs.h>
 
+#include <pthread.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,14 +29,29 @@
 /*
  * Blocks waiting to be written, always a contiguous run ending at the next
  * block to be handed out: small files and directory blocks go out in 1 MiB
- * writes instead of one write each.
+ * writes instead of one write each, and on a thread of their own (the
+ * kernel's copy into the page cache is a third of converting a layer of
+ * small files), while the next megabyte fills the other buffer.
  */
 struct ext4_stage {
-	uint8_t *buf;
+	uint8_t *buf;    /* filling */
+	uint8_t *spare;  /* the other buffer, the writer's while busy */
 	uint64_t pblk;   /* the first staged block */
 	uint32_t n;      /* staged blocks */
-	uint32_t cap;    /* blocks buf holds */
+	uint32_t cap;    /* blocks a buffer holds */
 	uint64_t cursor; /* the next block handed out */
+	int fd;
+	const char *path;
+	/* the writer thread */
+	pthread_t thread;
+	bool ready, started, busy, quit;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	uint64_t job_pblk;
+	uint32_t job_n;
+	int failed;              /* -errno of the first failed write, 0 */
+	uint64_t failed_pblk;
+	uint32_t failed_n;
 };
 
 struct lh_ext4 {
@@ -53,12 +70,26 @@ struct lh_ext4 {
 /* pread/pwrite on the image, without a cache or fsync (ext4_io.c). */
 extern io_manager lh_ext4_io_manager;
 
+/* Set s up to hand out blocks from first on, writing to fd (path names it
+ * in messages), and start its writer thread. 0 or -errno. */
+int ext4_stage_init(struct ext4_stage *s, int fd, const char *path, uint64_t first,
+		    struct lh_error *err);
+/* Stop the writer (after its last write) and free s. */
+void ext4_stage_destroy(struct ext4_stage *s);
+
 /* Hand out the next n blocks (n < the stage's capacity) as *blocks, to be
- * filled before the next take; a full stage is flushed first, to fd. (The
- * I/O manager libext2fs writes through caches nothing, so both views of
- * the file agree.) */
+ * filled before the next take; a full stage is handed to the writer first.
+ * (The I/O manager libext2fs writes through caches nothing, so its view of
+ * the file and the stage's agree once the stage is synced.) */
 int ext4_stage_take(struct lh_ext4 *w, uint32_t n, uint8_t **blocks, struct lh_error *err);
+/* Hand what is staged to the writer (waiting for its previous write). */
 int ext4_stage_flush(struct lh_ext4 *w, struct lh_error *err);
+/* Flush and wait until everything is written; the first failed write's
+ * error, naming the blocks. */
+int ext4_stage_sync(struct lh_ext4 *w, struct lh_error *err);
+
+/* pwrite all of len bytes at off: 0 or -errno. */
+int ext4_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off);
 
 /* Append blocks [pblk, pblk + n) at lblk to ino's extents, merging with the
  * last one and splitting at the extent length limit. 0 or -ENOMEM. */
@@ -75,12 +106,17 @@ bool ext4_xattrs_need_block(const struct lh_tree_inode *ino);
 
 /*
  * Fill the on-disk inode of ti (number ti->ino) into raw (EXT4_INODE_SIZE
- * bytes), checksum included. Its extents, directory blocks and tree blocks
+ * bytes), checksum included (ext4_inode_csum_fast's when fast_csum). Its extents, directory blocks and tree blocks
  * are where ti's fields say (the tree blocks are written by
  * ext4_write_meta).
  */
 int ext4_encode_inode(ext2_filsys fs, const struct lh_tree_node *node,
-		      const struct lh_tree_inode *ti, uint8_t *raw, struct lh_error *err);
+		      const struct lh_tree_inode *ti, bool fast_csum, uint8_t *raw,
+		      struct lh_error *err);
+
+/* Set raw's inode checksum as ext2fs_inode_csum_set would, fast (256-byte
+ * inodes with the extra fields, as this writer makes them). */
+void ext4_inode_csum_fast(ext2_filsys fs, uint32_t ino, uint8_t *raw);
 
 /* Write an inode's metadata blocks through the stage: directory entries
  * (node is the directory), a long symlink's target, its extent tree. */
