@@ -50,7 +50,8 @@ const char *const lh_layer_media_types[] = {
 };
 
 struct desc {
-	const char *media_type; /* NULL when the descriptor has none */
+	const char *media_type; /* type (a copy: descriptors outlive their JSON), or NULL */
+	char type[160];
 	char digest[LH_DIGEST_STR_MAX];
 	uint8_t bin[LH_SHA256_LEN];
 	uint64_t size;
@@ -216,7 +217,11 @@ static int parse_desc(const cJSON *j, const char *what, struct desc *d, struct l
 			       digest);
 	snprintf(d->digest, sizeof(d->digest), "%s", digest);
 	d->size = (uint64_t)size->valuedouble;
-	d->media_type = get_string(j, "mediaType");
+	if (get_string(j, "mediaType")) {
+		/* a longer one is no type known here; keep enough to name it */
+		snprintf(d->type, sizeof(d->type), "%s", get_string(j, "mediaType"));
+		d->media_type = d->type;
+	}
 	return 0;
 }
 
