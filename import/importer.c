@@ -87,7 +87,7 @@ static int convert_layer(const struct lh_import_options *o, struct lh_store *sto
 	struct lh_convert_source src;
 	struct lh_stream *stream = NULL;
 	struct lh_progress prog;
-	char label[LH_DIGEST_STR_MAX + 48], hex[LH_DIGEST_HEX_LEN + 1];
+	char label[LH_DIGEST_STR_MAX + 48], shown[64], hex[LH_DIGEST_HEX_LEN + 1];
 	double t0 = lh_progress_now();
 	int rc, rc_conv;
 
@@ -101,7 +101,9 @@ static int convert_layer(const struct lh_import_options *o, struct lh_store *sto
 		goto fail;
 	lh_stream_source(stream, &src);
 	lh_progress_init(&prog, o->log, o->quiet);
-	lh_progress_begin(&prog, label);
+	/* the digest cut short: one line on a terminal of 80 columns */
+	snprintf(shown, sizeof(shown), "layer %zu/%zu (%.19s)", index + 1, count, l->digest);
+	lh_progress_begin(&prog, shown);
 	rc_conv = lh_convert_tar(&src, sl->tmp, label, l->diff_id_bin, lh_progress_update, &prog,
 				 &out->conv, &cerr);
 	rc = lh_stream_finish(stream, &sres, &serr);
