@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* After the tables: room for extended-attribute blocks plus a little, so
@@ -216,6 +217,9 @@ static int create_fs(struct lh_ext4 *w, const struct plan *p, const uint8_t seed
 	memcpy(fs->super->s_hash_seed, seed + 16, 16);
 	fs->super->s_def_hash_version = EXT2_HASH_HALF_MD4;
 	fs->super->s_checksum_type = EXT2_CRC32C_CHKSUM;
+	/* never in the future: e2fsck reports a superblock written later than now */
+	if (now > (int64_t)time(NULL))
+		now = (int64_t)time(NULL);
 	fs->now = now > 0 ? (time_t)now : 1;
 	fs->super->s_mkfs_time = fs->super->s_lastcheck = (__u32)fs->now;
 	ext2fs_init_csum_seed(fs);
