@@ -90,6 +90,16 @@ if command -v qemu-img >/dev/null; then
 	check "--scratch" run_import "$work/out3.ini" "$work/err3" "$work/full:v1" --store "$store" --scratch --quiet
 	check "--scratch: a VHDX" sh -c "qemu-img info '$store/scratch/v1/sandbox.vhdx' | grep -q 'file format: vhdx'"
 	check "--scratch: probed as VHDX" sh -c "'$vhd' probe '$store/scratch/v1/sandbox.vhdx' | grep -q vhdx"
+	# an LCOW UVM (journal driver) mounts the imported image: VPMem, then SCSI
+	{
+		printf '[host]\njournal = %s\nstate = %s\n' "$work/lcow.journal" "$work/lcow.state"
+		printf '[uvm]\nid = u\nos = linux\n[plugin.vpmem]\nmax_devices = 2\n'
+		cat "$work/out3.ini"
+	} >"$work/lcow.ini"
+	check "LCOW: mount" sh -c "'$lh' --config '$work/lcow.ini' mount v1 >'$work/lcow.out'"
+	check "LCOW: two layers on VPMem" test "$(grep -c '"ResourcePath":"VirtualMachine/Devices/VirtualPMem/Devices/' "$work/lcow.journal")" -ge 2
+	check "LCOW: the third on SCSI" grep -q "${folders[2]}/layer.vhd" "$work/lcow.journal"
+	check "LCOW: unmount" "$lh" --config "$work/lcow.ini" unmount --all
 else
 	echo "note: qemu-img missing, --scratch not tested"
 fi
