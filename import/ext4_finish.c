@@ -30,8 +30,8 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 }
 
 /*
- * Number the inodes breadth first (a directory's children get consecutive
- * numbers, which keeps a directory listing's inodes together) and give each
+ * Number the inodes folder by folder (a folder's children get consecutive
+ * numbers, which keeps a listing's inodes in few inode-table blocks) and give each
  * inode its place in the metadata area: directory blocks, long symlink
  * blocks, extent-tree blocks, in that same order.
  */
@@ -50,7 +50,7 @@ static int number_inodes(struct lh_ext4 *w, struct lh_tree *t, struct plan *p,
 	lh_tree_root(t)->inode->ino = EXT2_ROOT_INO;
 	p->nodes[EXT2_ROOT_INO] = lh_tree_root(t);
 
-	/* pass 1: numbers, breadth first over directories */
+	/* pass 1: numbers, one folder's children at a time */
 	for (struct lh_tree_node *d = lh_tree_root(t); d; d = q_len ? queue[--q_len] : NULL) {
 		for (struct lh_tree_node *c = d->first_child; c; c = c->next_sibling) {
 			struct lh_tree_inode *ti = c->inode;
@@ -87,9 +87,8 @@ static int number_inodes(struct lh_ext4 *w, struct lh_tree *t, struct plan *p,
 					queue = q;
 					q_cap = nc;
 				}
-				/* a stack, not a queue: the numbering above is what is
-				 * breadth first; the order directories are visited in only
-				 * decides where their blocks go */
+				/* a stack of folders still to number: the order they
+				 * are visited in matters little */
 				queue[q_len++] = c;
 			}
 		}
