@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BENCH_RUNS 3
+#define BENCH_RUNS 5
 #define POOL_SIZE (1u << 20)
 
 extern char **environ;
