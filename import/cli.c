@@ -3,8 +3,6 @@
 #include "import.h"
 #include "importer.h"
 
-#include "config.h" /* lh_container_id_valid (lh_core): the names a config takes */
-
 #include <cjson/cJSON.h>
 
 #include <ctype.h>
@@ -12,6 +10,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +48,21 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'layerhost import --help'.\n", stderr);
 	return LH_IMPORT_EXIT_USAGE;
+}
+
+/* A name the config takes for a container: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}
+ * (the config's rule, restated: the importer links no part of the host). */
+static bool valid_name(const char *s)
+{
+	size_t n = 0;
+
+	if (!isalnum((unsigned char)s[0]))
+		return false;
+	for (; s[n]; n++)
+		if (n >= 128 || !(isalnum((unsigned char)s[n]) || s[n] == '_' || s[n] == '.' ||
+				  s[n] == '-'))
+			return false;
+	return true;
 }
 
 /* An error message as the user sees it: a tar's names may hold anything. */
@@ -226,7 +240,7 @@ int lh_import_main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind + 1]);
 	if (!o.store)
 		return usage_error("%s", "--store DIR is required");
-	if (o.name && !lh_container_id_valid(o.name))
+	if (o.name && !valid_name(o.name))
 		return usage_error("--name: '%s' is not a valid container name "
 				   "([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
 				   o.name);
