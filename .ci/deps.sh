@@ -10,7 +10,8 @@ set -eu
 # systemd's unit verifier).
 pkgs="cmake make gcc pkg-config libltdl-dev libinih-dev libcjson-dev libcunit1-dev
 zlib1g-dev e2fsprogs qemu-utils qemu-system-x86 python3
-man-db groff-base mandoc bash-completion systemd $*"
+man-db groff-base mandoc bash-completion systemd
+libarchive-dev libext2fs-dev comerr-dev libssl-dev zstd $*"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,6 +1,7 @@
 /* main.c - the layerhost command line: options, then one command. */
 #include "commands.h"
 #include "commands_vm.h"
+#include "import.h"
 #include "log.h"
 #include "options.h"
 #include "records.h"
@@ -44,6 +45,11 @@ static const char usage_text[] =
 	"                             and the compute-system document DIR/NEWID.json, and\n"
 	"                             writes over no file it did not create; use the clone\n"
 	"                             with --uvm-id NEWID --state DIR/layerhost.state\n"
+	"\n"
+	"  import OCI_LAYOUT[:REF] --store DIR [...]\n"
+	"                             convert an OCI image's layers into layer folders and\n"
+	"                             print the [container.NAME] section that mounts them\n"
+	"                             (needs no --config; see 'layerhost import --help')\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE          the INI file (required)\n"
@@ -165,6 +171,9 @@ int main(int argc, char **argv)
 	char *const *args, name[64];
 	int opt, n_args;
 
+	/* import is a program of its own: it reads no config */
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return lh_import_main(argc - 1, argv + 1);
 	/* getopt's own messages would name the program by its path and miss
 	 * the journal's priority: say it here. */
 	opterr = 0;

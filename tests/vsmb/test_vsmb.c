@@ -4,8 +4,10 @@
 
 #include <cutest.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -696,8 +698,16 @@ static void test_concurrency(void)
 
 /* ---- main ------------------------------------------------------------------------- */
 
+/* The golden requests name the share folders, so they sit at one fixed
+ * path; two runs of this suite at once (several build trees on a machine)
+ * take turns on it instead of removing each other's folders. */
+static int golden_lock = -1;
+
 static int suite_init(void)
 {
+	golden_lock = open(G ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (golden_lock < 0 || flock(golden_lock, LOCK_EX) < 0)
+		return -1;
 	if (fixture_sh("rm -rf %s && mkdir -p %s/layer1 %s/layer2 %s/files && "
 		       "printf a > %s/files/a.txt && printf b > %s/files/b.txt",
 		       G, G, G, G, G, G) != 0)
@@ -710,6 +720,8 @@ static int suite_clean(void)
 {
 	fixture_sh("rm -rf %s", G);
 	fixture_cleanup();
+	if (golden_lock >= 0)
+		close(golden_lock); /* and with it the lock */
 	return 0;
 }
 
