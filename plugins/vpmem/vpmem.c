@@ -63,6 +63,8 @@ static int vpmem_open(void *p, const struct lh_host_services *host, struct lh_er
 		while (vpmem_alloc_class_size(priv->top_class) > priv->device_bytes)
 			priv->top_class--;
 	}
+	lh_map_init(&priv->paths, LH_MAP_STRING, NULL);
+	lh_map_init(&priv->handles, LH_MAP_U64, NULL);
 	rc = -pthread_mutex_init(&priv->lock, NULL);
 	if (rc)
 		return LH_FAIL(err, rc, "vpmem: cannot create a mutex");
@@ -109,7 +111,7 @@ static int vpmem_share(struct vpmem_priv *priv, struct vpmem_layer *layer,
 {
 	struct vpmem_handle *handle = malloc(sizeof(*handle));
 
-	if (!handle || vpmem_table_reserve(&priv->handles, 1)) {
+	if (!handle || lh_map_reserve(&priv->handles, 1)) {
 		free(handle);
 		return LH_FAIL(err, -ENOMEM, "vpmem: %s: out of memory", layer->host_path);
 	}
@@ -360,11 +362,6 @@ out:
 	return rc;
 }
 
-static bool vpmem_handle_is(const void *value, const void *key)
-{
-	return value == key;
-}
-
 static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
 {
 	struct vpmem_priv *priv = p;
@@ -387,7 +384,7 @@ static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
 		goto out;
 	}
 	if (layer->refs > 1) {
-		vpmem_table_remove(&priv->handles, vpmem_hash_u64(id), handle, vpmem_handle_is);
+		lh_map_del_u64(&priv->handles, id);
 		layer->refs--;
 		free(handle);
 		goto out;
@@ -408,7 +405,7 @@ static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
 		layer->state = VPMEM_LAYER_LIVE;
 		goto wake;
 	}
-	vpmem_table_remove(&priv->handles, vpmem_hash_u64(id), handle, vpmem_handle_is);
+	lh_map_del_u64(&priv->handles, id);
 	free(handle);
 	layer->refs = 0;
 	dev = &priv->devices[layer->device];
