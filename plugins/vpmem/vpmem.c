@@ -111,7 +111,7 @@ static int vpmem_share(struct vpmem_priv *priv, struct vpmem_layer *layer,
 {
 	struct vpmem_handle *handle = malloc(sizeof(*handle));
 
-	if (!handle || lh_map_reserve(&priv->handles, 1)) {
+	if (!handle || vpmem_reserve_handle(priv)) {
 		free(handle);
 		return LH_FAIL(err, -ENOMEM, "vpmem: %s: out of memory", layer->host_path);
 	}
@@ -271,6 +271,7 @@ static int vpmem_attach_new(struct vpmem_priv *priv, struct vpmem_layer *layer,
 	/* Room was reserved before the request: nothing below can fail, so a
 	 * successful add never needs undoing. */
 	pthread_mutex_lock(&priv->lock);
+	priv->attaching--;
 	priv->devices[layer->device].state = VPMEM_DEVICE_PRESENT;
 	layer->state = VPMEM_LAYER_LIVE;
 	vpmem_list_layer(priv, layer);
@@ -284,6 +285,7 @@ static int vpmem_attach_new(struct vpmem_priv *priv, struct vpmem_layer *layer,
 
 fail:
 	pthread_mutex_lock(&priv->lock);
+	priv->attaching--;
 	if (placed)
 		vpmem_unplace(priv, layer, create);
 	vpmem_unindex_layer(priv, layer);
@@ -355,6 +357,7 @@ static int vpmem_attach(void *p, const struct lh_attach_request *req,
 		goto out;
 	}
 	vpmem_index_layer(priv, layer);
+	priv->attaching++; /* until vpmem_attach_new commits or fails */
 	pthread_mutex_unlock(&priv->lock);
 	return vpmem_attach_new(priv, layer, out, err);
 out:

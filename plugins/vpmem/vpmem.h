@@ -105,6 +105,10 @@ struct vpmem_priv {
 	struct lh_map handles; /* id -> struct vpmem_handle */
 	struct vpmem_layer **layers; /* LIVE and REMOVING, for list / encode / clone */
 	size_t n_layers, cap_layers;
+	/* First attaches between reserving their room (a handle, a place in
+	 * layers) and taking it after their request: room reserved since
+	 * counts them too, or their commit could overrun what was reserved. */
+	size_t attaching;
 };
 
 /* ---- state helpers (vpmem_state.c); the caller holds priv->lock --------- */
@@ -119,8 +123,11 @@ struct vpmem_layer *vpmem_find_layer(struct vpmem_priv *priv, const char *host_p
 struct vpmem_handle *vpmem_find_handle(struct vpmem_priv *priv, uint64_t id);
 
 /* Room for one more layer in the path table, layer list and handle table,
- * so that committing an attach cannot fail: 0 or -ENOMEM. */
+ * beyond what the attaches in flight hold, so that committing an attach
+ * cannot fail: 0 or -ENOMEM. */
 int vpmem_reserve_room(struct vpmem_priv *priv);
+/* Room for one more handle, likewise. */
+int vpmem_reserve_handle(struct vpmem_priv *priv);
 /* Index a layer by host path (room reserved). */
 void vpmem_index_layer(struct vpmem_priv *priv, struct vpmem_layer *layer);
 /* Drop a layer from the path index and the layer list (if listed). */

@@ -107,7 +107,7 @@ static int vpmem_restore_handle(struct vpmem_priv *priv, struct vpmem_layer *lay
 		return LH_FAIL(err, -LH_ECORRUPT, "vpmem: %s: handle %" PRIu64 " is invalid or "
 			       "repeated", layer->host_path, id);
 	handle = malloc(sizeof(*handle));
-	if (!handle || lh_map_reserve(&priv->handles, 1)) {
+	if (!handle || vpmem_reserve_handle(priv)) {
 		free(handle);
 		return LH_FAIL(err, -ENOMEM, "vpmem: %s: out of memory", layer->host_path);
 	}

@@ -60,10 +60,18 @@ struct vpmem_handle *vpmem_find_handle(struct vpmem_priv *priv, uint64_t id)
 	return lh_map_get_u64(&priv->handles, id);
 }
 
+int vpmem_reserve_handle(struct vpmem_priv *priv)
+{
+	return lh_map_reserve(&priv->handles, priv->attaching + 1);
+}
+
+/* The path goes into the index at once, under the same lock hold: it
+ * needs room for itself only. */
 int vpmem_reserve_room(struct vpmem_priv *priv)
 {
 	struct vpmem_layer **layers = lh_array_grow(priv->layers, &priv->cap_layers,
-						    priv->n_layers + 1, sizeof(*layers));
+						    priv->n_layers + priv->attaching + 1,
+						    sizeof(*layers));
 	int rc = 0;
 
 	if (!layers) {
@@ -71,7 +79,7 @@ int vpmem_reserve_room(struct vpmem_priv *priv)
 		goto out;
 	}
 	priv->layers = layers;
-	if (lh_map_reserve(&priv->paths, 1) || lh_map_reserve(&priv->handles, 1))
+	if (lh_map_reserve(&priv->paths, 1) || vpmem_reserve_handle(priv))
 		rc = -ENOMEM;
 out:
 	return rc;
