@@ -31,22 +31,34 @@ struct lh_map_probe {
 	const void *key; /* LH_MAP_STRING: the string; LH_MAP_CUSTOM: match's key */
 };
 
+/* FNV-1a, one byte: the one place the algorithm is written. */
+static inline uint64_t lh_hash_step(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * UINT64_C(0x100000001b3);
+}
+
 uint64_t lh_hash_bytes(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
+	for (size_t i = 0; i < len; i++)
+		h = lh_hash_step(h, p[i]);
 	return h;
 }
 
+/* As lh_hash_bytes, without a strlen pass first. */
 uint64_t lh_hash_string(const char *s)
 {
-	return lh_hash_bytes(LH_HASH_INIT, s, strlen(s));
+	uint64_t h = LH_HASH_INIT;
+
+	for (; *s; s++)
+		h = lh_hash_step(h, (unsigned char)*s);
+	return h;
 }
 
+/* splitmix64's output function: two multiplies, where one (MurmurHash3's
+ * finaliser cut short) leaves runs of consecutive handles bunched in the
+ * low bits, which linear probing then pays for. */
 uint64_t lh_hash_u64(uint64_t x)
 {
 	x += UINT64_C(0x9e3779b97f4a7c15);
@@ -73,21 +85,26 @@ static bool lh_map_slot_live(const struct lh_map_slot *slot)
 	return slot->value != NULL && slot->value != LH_MAP_DELETED;
 }
 
-static bool lh_map_slot_matches(const struct lh_map *map, const struct lh_map_slot *slot,
-				const struct lh_map_probe *probe)
+/* `keys` is each caller's constant, so once inlined the test folds to the
+ * one comparison of that kind: lookups cost what a table of a single kind
+ * would. */
+static inline bool lh_map_slot_matches(const struct lh_map *map, enum lh_map_keys keys,
+				       const struct lh_map_slot *slot,
+				       const struct lh_map_probe *probe)
 {
 	bool same = lh_map_slot_live(slot) && slot->hash == probe->hash;
 
-	if (same && map->keys == LH_MAP_U64)
+	if (same && keys == LH_MAP_U64)
 		same = slot->key.u64 == probe->u64;
-	else if (same && map->keys == LH_MAP_STRING)
+	else if (same && keys == LH_MAP_STRING)
 		same = strcmp(slot->key.str, probe->key) == 0;
 	else if (same)
 		same = map->match(slot->value, probe->key);
 	return same;
 }
 
-static struct lh_map_slot *lh_map_find(const struct lh_map *map, const struct lh_map_probe *probe)
+static inline struct lh_map_slot *lh_map_find(const struct lh_map *map, enum lh_map_keys keys,
+					      const struct lh_map_probe *probe)
 {
 	struct lh_map_slot *found = NULL;
 	size_t mask = map->cap - 1;
@@ -97,7 +114,7 @@ static struct lh_map_slot *lh_map_find(const struct lh_map *map, const struct lh
 	for (size_t i = probe->hash & mask, n = 0; !found && n < map->cap; i = (i + 1) & mask, n++) {
 		if (map->slots[i].value == NULL)
 			break;
-		if (lh_map_slot_matches(map, &map->slots[i], probe))
+		if (lh_map_slot_matches(map, keys, &map->slots[i], probe))
 			found = &map->slots[i];
 	}
 	return found;
@@ -196,7 +213,7 @@ out:
 void *lh_map_get_u64(const struct lh_map *map, uint64_t key)
 {
 	struct lh_map_probe probe = { .hash = lh_hash_u64(key), .u64 = key };
-	struct lh_map_slot *slot = lh_map_find(map, &probe);
+	struct lh_map_slot *slot = lh_map_find(map, LH_MAP_U64, &probe);
 
 	return slot ? slot->value : NULL;
 }
@@ -212,13 +229,13 @@ void *lh_map_del_u64(struct lh_map *map, uint64_t key)
 {
 	struct lh_map_probe probe = { .hash = lh_hash_u64(key), .u64 = key };
 
-	return lh_map_remove(map, lh_map_find(map, &probe));
+	return lh_map_remove(map, lh_map_find(map, LH_MAP_U64, &probe));
 }
 
 void *lh_map_get_str(const struct lh_map *map, const char *key)
 {
 	struct lh_map_probe probe = { .hash = lh_hash_string(key), .key = key };
-	struct lh_map_slot *slot = lh_map_find(map, &probe);
+	struct lh_map_slot *slot = lh_map_find(map, LH_MAP_STRING, &probe);
 
 	return slot ? slot->value : NULL;
 }
@@ -234,13 +251,13 @@ void *lh_map_del_str(struct lh_map *map, const char *key)
 {
 	struct lh_map_probe probe = { .hash = lh_hash_string(key), .key = key };
 
-	return lh_map_remove(map, lh_map_find(map, &probe));
+	return lh_map_remove(map, lh_map_find(map, LH_MAP_STRING, &probe));
 }
 
 void *lh_map_get(const struct lh_map *map, uint64_t hash, const void *key)
 {
 	struct lh_map_probe probe = { .hash = hash, .key = key };
-	struct lh_map_slot *slot = lh_map_find(map, &probe);
+	struct lh_map_slot *slot = lh_map_find(map, LH_MAP_CUSTOM, &probe);
 
 	return slot ? slot->value : NULL;
 }
@@ -256,7 +273,7 @@ void *lh_map_del(struct lh_map *map, uint64_t hash, const void *key)
 {
 	struct lh_map_probe probe = { .hash = hash, .key = key };
 
-	return lh_map_remove(map, lh_map_find(map, &probe));
+	return lh_map_remove(map, lh_map_find(map, LH_MAP_CUSTOM, &probe));
 }
 
 void *lh_map_next(const struct lh_map *map, size_t *cursor)
