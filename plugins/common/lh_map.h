@@ -13,8 +13,9 @@
  *                  with lh_hash_bytes and the map's match function tells
  *                  a value's key from the one looked up.
  *
- * Every call is O(1) on average. The map is not thread-safe: each plugin
- * keeps its maps under its own lock. Not part of the backend ABI: nothing
+ * get, put and del take O(1) steps on average, a put that grows the table
+ * O(n) once in a while. The map is not thread-safe: each plugin keeps its
+ * maps under its own lock. Not part of the backend ABI: nothing
  * of it is exported from a plugin.
  */
 #ifndef LH_PLUGIN_MAP_H
