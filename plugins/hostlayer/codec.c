@@ -120,9 +120,9 @@ int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *er
 						      ? (int64_t)c->lowers[i].layer->encode_index
 						      : -1);
 		}
-		hostlayer_put_uint(&w, c->n_handles);
-		for (size_t i = 0; i < c->n_handles; i++)
-			hostlayer_put_uint(&w, c->handles[i]);
+		hostlayer_put_uint(&w, c->handles.n);
+		for (size_t i = 0; i < c->handles.n; i++)
+			hostlayer_put_uint(&w, c->handles.ids[i]);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (w.rc)
@@ -189,10 +189,10 @@ static int hostlayer_decode_layer(struct hostlayer_priv *p, struct hostlayer_rea
 		l->refs = (uint32_t)v;
 	if (rc == 0 && l->key[0] == '\0')
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: layer %s without a key", l->vhd);
-	if (rc == 0 && hostlayer_map_get(&p->layers, hostlayer_hash_string(l->key), l->key))
+	if (rc == 0 && lh_map_get_str(&p->layers, l->key))
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: layer %s listed twice", l->key);
 	if (rc == 0) {
-		rc = hostlayer_map_put(&p->layers, hostlayer_hash_string(l->key), l->key, l);
+		rc = lh_map_put_str(&p->layers, l->key, l);
 		if (rc)
 			rc = LH_FAIL(r->err, rc, "hostlayer: out of memory");
 	}
@@ -250,7 +250,7 @@ static int hostlayer_decode_container(struct hostlayer_priv *p, struct hostlayer
 	rc = r->gob->get_string(r->dec, c->id, sizeof(c->id), r->err);
 	if (rc == 0 && !hostlayer_valid_container_id(c->id))
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: bad container id '%s'", c->id);
-	if (rc == 0 && hostlayer_map_get(&p->containers, hostlayer_hash_string(c->id), c->id))
+	if (rc == 0 && lh_map_get_str(&p->containers, c->id))
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: container %s listed twice", c->id);
 	if (rc == 0)
 		rc = hostlayer_get_path(r, "mount path", c->mount_path, sizeof(c->mount_path),
@@ -275,17 +275,17 @@ static int hostlayer_decode_container(struct hostlayer_priv *p, struct hostlayer
 		rc = hostlayer_get_count(r, "handle count", 1, HOSTLAYER_CODEC_MAX_HANDLES, &n);
 	for (uint64_t i = 0; rc == 0 && i < n; i++) {
 		rc = hostlayer_get_count(r, "handle", 1, p->next_handle, &h);
-		if (rc == 0 && hostlayer_map_get(&p->handles, h, NULL))
+		if (rc == 0 && lh_map_get_u64(&p->handles, h))
 			rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: handle %" PRIu64
 				     " listed twice", h);
-		if (rc == 0 && hostlayer_container_add_handle(c, h) != 0)
+		if (rc == 0 && lh_handles_add(&c->handles, h) != 0)
 			rc = LH_FAIL(r->err, -ENOMEM, "hostlayer: out of memory");
-		if (rc == 0 && hostlayer_map_put(&p->handles, h, NULL, c) != 0) {
-			c->n_handles--;
+		if (rc == 0 && lh_map_put_u64(&p->handles, h, c) != 0) {
+			lh_handles_drop(&c->handles, h);
 			rc = LH_FAIL(r->err, -ENOMEM, "hostlayer: out of memory");
 		}
 	}
-	if (rc == 0 && hostlayer_map_put(&p->containers, hostlayer_hash_string(c->id), c->id, c))
+	if (rc == 0 && lh_map_put_str(&p->containers, c->id, c))
 		rc = LH_FAIL(r->err, -ENOMEM, "hostlayer: out of memory");
 	if (rc) {
 		/* the handles already mapped point at c: the caller's clear

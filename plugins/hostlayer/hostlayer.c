@@ -15,6 +15,8 @@
  */
 #include "hostlayer.h"
 
+#include "lh_list.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -40,26 +42,12 @@ static const struct lh_option hostlayer_options[] = {
 
 void hostlayer_container_link(struct hostlayer_priv *p, struct hostlayer_container *c)
 {
-	c->prev = p->cont_tail;
-	c->next = NULL;
-	if (p->cont_tail)
-		p->cont_tail->next = c;
-	else
-		p->cont_head = c;
-	p->cont_tail = c;
+	LH_LIST_APPEND(p->cont_head, p->cont_tail, c);
 }
 
 static void hostlayer_container_unlink(struct hostlayer_priv *p, struct hostlayer_container *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->cont_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		p->cont_tail = c->prev;
-	c->prev = c->next = NULL;
+	LH_LIST_REMOVE(p->cont_head, p->cont_tail, c);
 }
 
 void hostlayer_container_free(struct hostlayer_container *c)
@@ -71,35 +59,8 @@ void hostlayer_container_free(struct hostlayer_container *c)
 		free(c->lowers[i].path);
 	}
 	free(c->lowers);
-	free(c->handles);
+	lh_handles_fini(&c->handles);
 	free(c);
-}
-
-int hostlayer_container_add_handle(struct hostlayer_container *c, uint64_t handle)
-{
-	if (c->n_handles == c->cap_handles) {
-		size_t cap = c->cap_handles ? c->cap_handles * 2 : 4;
-		uint64_t *handles = realloc(c->handles, cap * sizeof(*handles));
-
-		if (!handles)
-			return -ENOMEM;
-		c->handles = handles;
-		c->cap_handles = cap;
-	}
-	c->handles[c->n_handles++] = handle;
-	return 0;
-}
-
-static void hostlayer_container_drop_handle(struct hostlayer_container *c, uint64_t handle)
-{
-	for (size_t i = 0; i < c->n_handles; i++) {
-		if (c->handles[i] == handle) {
-			memmove(&c->handles[i], &c->handles[i + 1],
-				(c->n_handles - i - 1) * sizeof(*c->handles));
-			c->n_handles--;
-			return;
-		}
-	}
 }
 
 void hostlayer_state_clear(struct hostlayer_priv *p)
@@ -117,9 +78,9 @@ void hostlayer_state_clear(struct hostlayer_priv *p)
 	}
 	p->cont_head = p->cont_tail = NULL;
 	p->layer_head = p->layer_tail = NULL;
-	hostlayer_map_free(&p->handles);
-	hostlayer_map_free(&p->containers);
-	hostlayer_map_free(&p->layers);
+	lh_map_fini(&p->handles);
+	lh_map_fini(&p->containers);
+	lh_map_fini(&p->layers);
 }
 
 /* ---- containers ---------------------------------------------------------------- */
@@ -323,7 +284,8 @@ static void hostlayer_container_settle(struct hostlayer_priv *p, struct hostlaye
 	c->state = state;
 	pthread_cond_broadcast(&p->cond);
 	if (state == HOSTLAYER_FAILED || state == HOSTLAYER_GONE) {
-		hostlayer_map_del(&p->containers, hostlayer_hash_string(c->id), c->id);
+		/* the only container of its id in the map: others wait for it */
+		lh_map_del_str(&p->containers, c->id);
 		if (c->waiters == 0)
 			hostlayer_container_free(c);
 	}
@@ -336,11 +298,11 @@ static int hostlayer_take_handle(struct hostlayer_priv *p, struct hostlayer_cont
 	uint64_t h = p->next_handle + 1;
 	int rc;
 
-	rc = hostlayer_container_add_handle(c, h);
+	rc = lh_handles_add(&c->handles, h);
 	if (rc == 0) {
-		rc = hostlayer_map_put(&p->handles, h, NULL, c);
+		rc = lh_map_put_u64(&p->handles, h, c);
 		if (rc)
-			c->n_handles--;
+			lh_handles_drop(&c->handles, h);
 	}
 	if (rc)
 		return LH_FAIL(err, rc, "container %s: out of memory", c->id);
@@ -414,8 +376,7 @@ static int hostlayer_attach(void *priv, const struct lh_attach_request *req,
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		c = hostlayer_map_get(&p->containers, hostlayer_hash_string(req->container_id),
-				      req->container_id);
+		c = lh_map_get_str(&p->containers, req->container_id);
 		if (!c)
 			break;
 		if (!hostlayer_same_config(c, req, mount_path)) {
@@ -444,8 +405,7 @@ static int hostlayer_attach(void *priv, const struct lh_attach_request *req,
 			hostlayer_container_free(c);
 	}
 	c = hostlayer_container_new(req, mount_path);
-	rc = c ? hostlayer_map_put(&p->containers, hostlayer_hash_string(c->id), c->id, c)
-	       : -ENOMEM;
+	rc = c ? lh_map_put_str(&p->containers, c->id, c) : -ENOMEM;
 	if (rc) {
 		hostlayer_container_free(c);
 		rc = LH_FAIL(err, rc, "container %s: out of memory", req->container_id);
@@ -491,15 +451,15 @@ static int hostlayer_release(void *priv, uint64_t handle, struct lh_error *err)
 	int rc = 0, r;
 
 	pthread_mutex_lock(&p->lock);
-	c = hostlayer_map_get(&p->handles, handle, NULL);
+	c = lh_map_get_u64(&p->handles, handle);
 	if (!c || c->state != HOSTLAYER_READY) {
 		pthread_mutex_unlock(&p->lock);
 		return LH_FAIL(err, -LH_ENOTATTACHED, "handle %" PRIu64 " is not attached",
 			       handle);
 	}
-	if (c->n_handles > 1 || c->waiters > 0) {
-		hostlayer_map_del(&p->handles, handle, NULL);
-		hostlayer_container_drop_handle(c, handle);
+	if (c->handles.n > 1 || c->waiters > 0) {
+		lh_map_del_u64(&p->handles, handle);
+		lh_handles_drop(&c->handles, handle);
 		pthread_mutex_unlock(&p->lock);
 		return 0;
 	}
@@ -517,8 +477,8 @@ static int hostlayer_release(void *priv, uint64_t handle, struct lh_error *err)
 	rc = rc ? rc : r;
 
 	pthread_mutex_lock(&p->lock);
-	hostlayer_map_del(&p->handles, handle, NULL);
-	hostlayer_container_drop_handle(c, handle);
+	lh_map_del_u64(&p->handles, handle);
+	lh_handles_drop(&c->handles, handle);
 	hostlayer_container_unlink(p, c);
 	hostlayer_container_settle(p, c, HOSTLAYER_GONE);
 	pthread_mutex_unlock(&p->lock);
@@ -550,7 +510,7 @@ static int hostlayer_list(void *priv, lh_visit_fn fn, void *arg)
 			.host_path = c->scratch,
 			.uvm_path = c->mount_path,
 			.location = c->mount_path,
-			.refs = (uint32_t)c->n_handles,
+			.refs = (uint32_t)c->handles.n,
 			.read_only = false,
 			.note = "overlay",
 		};
@@ -585,6 +545,9 @@ static int hostlayer_open(void *priv, const struct lh_host_services *host, struc
 		pthread_mutex_destroy(&p->lock);
 		return LH_FAIL(err, -ENOMEM, "hostlayer: condition variable");
 	}
+	lh_map_init(&p->handles, LH_MAP_U64, NULL);
+	lh_map_init(&p->containers, LH_MAP_STRING, NULL);
+	lh_map_init(&p->layers, LH_MAP_STRING, NULL);
 	p->host = host;
 	p->locks_ready = true;
 	return 0;

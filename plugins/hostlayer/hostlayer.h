@@ -7,12 +7,17 @@
  *   mount.c      loop devices, ext4 and overlay mounts, directories, checks
  *   retry.c      the transient-failure retry loop
  *   codec.c      encode / decode of the state
- *   map.c        a small open-addressing hash table
+ *
+ * Its maps, handle lists and object lists are the plugins' common ones
+ * (plugins/common).
  */
 #ifndef HOSTLAYER_H
 #define HOSTLAYER_H
 
 #include <layerhost/backend.h>
+
+#include "lh_handles.h"
+#include "lh_map.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,33 +31,6 @@
 #define HOSTLAYER_MAX_LAYERS 500        /* overlay's own limit on lower layers */
 #define HOSTLAYER_RETRY_ATTEMPTS 5
 #define HOSTLAYER_RETRY_DELAY_MS 50
-
-/* ---- map.c ------------------------------------------------------------- */
-
-struct hostlayer_map_slot {
-	uint64_t hash;
-	const char *key; /* NULL: an integer key (the hash itself) */
-	void *value;
-	uint8_t state;   /* 0 empty, 1 live, 2 deleted */
-};
-
-struct hostlayer_map {
-	struct hostlayer_map_slot *slots;
-	size_t cap;  /* a power of two, or 0 */
-	size_t used; /* live + deleted slots */
-	size_t live;
-};
-
-uint64_t hostlayer_hash_string(const char *s);
-/* Find the value under (hash, key); key NULL compares the hash only.
- * Returns NULL when absent. */
-void *hostlayer_map_get(const struct hostlayer_map *map, uint64_t hash, const char *key);
-/* Insert a key that is not present. `key` is borrowed for the life of the
- * entry (it points into the value). Returns 0 or -ENOMEM. */
-int hostlayer_map_put(struct hostlayer_map *map, uint64_t hash, const char *key, void *value);
-/* Remove and return the value, or NULL when absent. */
-void *hostlayer_map_del(struct hostlayer_map *map, uint64_t hash, const char *key);
-void hostlayer_map_free(struct hostlayer_map *map);
 
 /* ---- retry.c ----------------------------------------------------------- */
 
@@ -109,8 +87,7 @@ struct hostlayer_container {
 	char created_top[LH_PATH_CAP]; /* topmost directory created for the mount path, or "" */
 	struct hostlayer_lower *lowers;/* base first */
 	size_t n_lowers;
-	uint64_t *handles;             /* live handles; refs = n_handles */
-	size_t n_handles, cap_handles;
+	struct lh_handles handles;     /* live handles, oldest first; refs = handles.n */
 	enum hostlayer_state state;
 	struct lh_error fail;
 	uint32_t waiters;
@@ -128,9 +105,9 @@ struct hostlayer_priv {
 	pthread_mutex_t dir_lock; /* creating / removing the shared run-root directories */
 
 	uint64_t next_handle;
-	struct hostlayer_map handles;    /* handle -> container */
-	struct hostlayer_map containers; /* id -> container (READY or PENDING) */
-	struct hostlayer_map layers;     /* key -> layer (READY or PENDING) */
+	struct lh_map handles;    /* handle -> container (LH_MAP_U64) */
+	struct lh_map containers; /* id -> container, READY or PENDING (LH_MAP_STRING) */
+	struct lh_map layers;     /* key -> layer, READY or PENDING (LH_MAP_STRING) */
 	/* creation order, for list and encode */
 	struct hostlayer_layer *layer_head, *layer_tail;
 	struct hostlayer_container *cont_head, *cont_tail;
@@ -167,7 +144,6 @@ void hostlayer_container_link(struct hostlayer_priv *p, struct hostlayer_contain
 void hostlayer_container_free(struct hostlayer_container *c);
 /* Drop every object and map; the instance is empty afterwards. */
 void hostlayer_state_clear(struct hostlayer_priv *p);
-int hostlayer_container_add_handle(struct hostlayer_container *c, uint64_t handle);
 
 /* ---- codec.c ------------------------------------------------------------- */
 

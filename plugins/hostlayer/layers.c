@@ -3,6 +3,8 @@
  * rules (PENDING / RELEASING objects). */
 #include "hostlayer.h"
 
+#include "lh_list.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,26 +15,12 @@
 
 void hostlayer_layer_link(struct hostlayer_priv *p, struct hostlayer_layer *layer)
 {
-	layer->prev = p->layer_tail;
-	layer->next = NULL;
-	if (p->layer_tail)
-		p->layer_tail->next = layer;
-	else
-		p->layer_head = layer;
-	p->layer_tail = layer;
+	LH_LIST_APPEND(p->layer_head, p->layer_tail, layer);
 }
 
 void hostlayer_layer_unlink(struct hostlayer_priv *p, struct hostlayer_layer *layer)
 {
-	if (layer->prev)
-		layer->prev->next = layer->next;
-	else
-		p->layer_head = layer->next;
-	if (layer->next)
-		layer->next->prev = layer->prev;
-	else
-		p->layer_tail = layer->prev;
-	layer->prev = layer->next = NULL;
+	LH_LIST_REMOVE(p->layer_head, p->layer_tail, layer);
 }
 
 /* ---- directories ----------------------------------------------------------- */
@@ -82,7 +70,8 @@ static void hostlayer_layer_settle(struct hostlayer_priv *p, struct hostlayer_la
 	l->state = state;
 	pthread_cond_broadcast(&p->cond);
 	if (state == HOSTLAYER_FAILED || state == HOSTLAYER_GONE) {
-		hostlayer_map_del(&p->layers, hostlayer_hash_string(l->key), l->key);
+		/* the only layer of its key in the map: others wait for it */
+		lh_map_del_str(&p->layers, l->key);
 		if (l->waiters == 0)
 			free(l);
 	}
@@ -131,7 +120,7 @@ int hostlayer_layer_get(struct hostlayer_priv *p, const char *vhd, const struct 
 		 (uint64_t)st->st_ino);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		l = hostlayer_map_get(&p->layers, hostlayer_hash_string(key), key);
+		l = lh_map_get_str(&p->layers, key);
 		if (!l)
 			break;
 		if (l->state == HOSTLAYER_READY) {
@@ -168,7 +157,7 @@ int hostlayer_layer_get(struct hostlayer_priv *p, const char *vhd, const struct 
 	l->dev = (uint64_t)st->st_dev;
 	l->ino = (uint64_t)st->st_ino;
 	l->state = HOSTLAYER_PENDING;
-	rc = hostlayer_map_put(&p->layers, hostlayer_hash_string(l->key), l->key, l);
+	rc = lh_map_put_str(&p->layers, l->key, l);
 	if (rc) {
 		free(l);
 		rc = LH_FAIL(err, rc, "%s: out of memory", vhd);

@@ -10,19 +10,6 @@
 
 #define SCSI_EVD_PREFIX "evd://"
 
-/* Keep the remaining handles in issue order, so encode is deterministic. */
-static void scsi_attachment_drop_handle(struct scsi_attachment *a, uint64_t handle)
-{
-	for (size_t i = 0; i < a->n_handles; i++) {
-		if (a->handles[i] == handle) {
-			memmove(&a->handles[i], &a->handles[i + 1],
-				(a->n_handles - i - 1) * sizeof(a->handles[0]));
-			a->n_handles--;
-			return;
-		}
-	}
-}
-
 static int scsi_slot_index(const struct scsi_priv *priv, int controller, int lun)
 {
 	return controller * (int)priv->luns_per_controller + lun;
@@ -36,15 +23,15 @@ static bool scsi_slot_reserved(const struct scsi_priv *priv, int index)
 int scsi_install(struct scsi_priv *priv, struct scsi_attachment *a, struct lh_error *err)
 {
 	size_t n = 0;
-	int rc = scsi_table_insert_key(&priv->by_config, a);
+	int rc = lh_map_put_str(&priv->by_config, a->key, a);
 
-	for (; rc == 0 && n < a->n_handles; n++)
-		rc = scsi_table_insert_handle(&priv->by_handle, a->handles[n], a);
+	for (; rc == 0 && n < a->handles.n; n++)
+		rc = lh_map_put_u64(&priv->by_handle, a->handles.ids[n], a);
 	if (rc) {
 		/* n counts the handle whose insert failed: undo the ones before. */
 		for (size_t i = 0; i + 1 < n; i++)
-			scsi_table_remove_handle(&priv->by_handle, a->handles[i]);
-		scsi_table_remove_key(&priv->by_config, a->key);
+			lh_map_del_u64(&priv->by_handle, a->handles.ids[i]);
+		lh_map_del_str(&priv->by_config, a->key);
 		return LH_FAIL(err, -ENOMEM, "scsi: out of memory indexing %s at %d:%d",
 			       a->host_path, a->controller, a->lun);
 	}
@@ -61,8 +48,8 @@ void scsi_reset(struct scsi_priv *priv)
 		scsi_attachment_free(priv->slots.occupant[i]);
 	scsi_slots_init(&priv->slots, (int)priv->controllers, (int)priv->luns_per_controller,
 			priv->os == LH_OS_WINDOWS);
-	scsi_table_fini(&priv->by_handle);
-	scsi_table_fini(&priv->by_config);
+	lh_map_fini(&priv->by_handle);
+	lh_map_fini(&priv->by_config);
 	priv->n_attachments = 0;
 	priv->next_handle = 1;
 }
@@ -79,8 +66,8 @@ static int scsi_open(void *opaque, const struct lh_host_services *host, struct l
 			       "ABI v2 (no serial version for decode)");
 	priv->host = host;
 	priv->os = uvm ? uvm->os : LH_OS_NONE;
-	scsi_table_init(&priv->by_handle, false);
-	scsi_table_init(&priv->by_config, true);
+	lh_map_init(&priv->by_handle, LH_MAP_U64, NULL);
+	lh_map_init(&priv->by_config, LH_MAP_STRING, NULL);
 	rc = -pthread_mutex_init(&priv->lock, NULL);
 	if (rc) {
 		rc = LH_FAIL(err, rc, "scsi: cannot create the lock");
@@ -293,10 +280,10 @@ static int scsi_share(struct scsi_priv *priv, struct scsi_attachment *a,
 	if (w->slot >= 0 && w->slot != scsi_slot_index(priv, a->controller, a->lun))
 		return LH_FAIL(err, -LH_EREFUSED, "scsi: %s is already attached at %d:%d",
 			       a->host_path, a->controller, a->lun);
-	if (scsi_attachment_add_handle(a, handle))
+	if (lh_handles_add(&a->handles, handle))
 		return LH_FAIL(err, -ENOMEM, "scsi: out of memory sharing %s", a->host_path);
-	if (scsi_table_insert_handle(&priv->by_handle, handle, a)) {
-		a->n_handles--;
+	if (lh_map_put_u64(&priv->by_handle, handle, a)) {
+		lh_handles_drop(&a->handles, handle);
 		return LH_FAIL(err, -ENOMEM, "scsi: out of memory sharing %s", a->host_path);
 	}
 	priv->next_handle++;
@@ -336,7 +323,7 @@ static void scsi_abandon(struct scsi_priv *priv, struct scsi_attachment *a,
 {
 	int index = scsi_slot_index(priv, a->controller, a->lun);
 
-	scsi_table_remove_key(&priv->by_config, a->key);
+	lh_map_del_str(&priv->by_config, a->key);
 	scsi_slots_vacate(&priv->slots, index, scsi_slot_reserved(priv, index));
 	priv->n_attachments--;
 	a->state = SCSI_FAILED;
@@ -399,12 +386,12 @@ static int scsi_attach_new(struct scsi_priv *priv, struct scsi_attachment *a,
 	pthread_mutex_lock(&priv->lock);
 	if (rc == 0) {
 		handle = priv->next_handle;
-		if (scsi_attachment_add_handle(a, handle) ||
-		    scsi_table_insert_handle(&priv->by_handle, handle, a)) {
+		if (lh_handles_add(&a->handles, handle) ||
+		    lh_map_put_u64(&priv->by_handle, handle, a)) {
 			/* Nothing half done: take the disk out again. */
 			rc = LH_FAIL(&local, -ENOMEM, "scsi: out of memory recording %s at %d:%d",
 				     a->host_path, a->controller, a->lun);
-			a->n_handles = 0;
+			lh_handles_drop(&a->handles, handle);
 			json = scsi_request_remove(a, priv->os);
 			pthread_mutex_unlock(&priv->lock);
 			if (json && host->modify(host->ctx, json, NULL))
@@ -448,7 +435,7 @@ static int scsi_attach(void *opaque, const struct lh_attach_request *req,
 		return LH_FAIL(err, -ENOMEM, "scsi: out of memory attaching %s", w.path);
 	pthread_mutex_lock(&priv->lock);
 	for (;;) {
-		a = scsi_table_find_key(&priv->by_config, key);
+		a = lh_map_get_str(&priv->by_config, key);
 		if (!a)
 			break;
 		if (a->state == SCSI_REMOVING) {
@@ -475,7 +462,7 @@ static int scsi_attach(void *opaque, const struct lh_attach_request *req,
 	key = NULL;
 	a->controller = slot / (int)priv->luns_per_controller;
 	a->lun = slot % (int)priv->luns_per_controller;
-	if (scsi_table_insert_key(&priv->by_config, a)) {
+	if (lh_map_put_str(&priv->by_config, a->key, a)) {
 		rc = LH_FAIL(err, -ENOMEM, "scsi: out of memory attaching %s", w.path);
 		scsi_attachment_free(a);
 		goto out_unlock;
@@ -500,7 +487,7 @@ static int scsi_release(void *opaque, uint64_t handle, struct lh_error *err)
 	int index, rc = 0;
 
 	pthread_mutex_lock(&priv->lock);
-	a = scsi_table_find_handle(&priv->by_handle, handle);
+	a = lh_map_get_u64(&priv->by_handle, handle);
 	if (!a) {
 		rc = LH_FAIL(err, -LH_ENOTATTACHED, "scsi: handle %llu is not attached",
 			     (unsigned long long)handle);
@@ -512,9 +499,9 @@ static int scsi_release(void *opaque, uint64_t handle, struct lh_error *err)
 			     (unsigned long long)handle);
 		goto out_unlock;
 	}
-	if (a->n_handles > 1) {
-		scsi_table_remove_handle(&priv->by_handle, handle);
-		scsi_attachment_drop_handle(a, handle);
+	if (a->handles.n > 1) {
+		lh_map_del_u64(&priv->by_handle, handle);
+		lh_handles_drop(&a->handles, handle); /* the rest keep encode's order */
 		goto out_unlock;
 	}
 	a->state = SCSI_REMOVING;
@@ -528,9 +515,9 @@ static int scsi_release(void *opaque, uint64_t handle, struct lh_error *err)
 	if (rc) {
 		a->state = SCSI_LIVE; /* still in the VM: the handle stays valid */
 	} else {
-		scsi_table_remove_handle(&priv->by_handle, handle);
+		lh_map_del_u64(&priv->by_handle, handle);
 		index = scsi_slot_index(priv, a->controller, a->lun);
-		scsi_table_remove_key(&priv->by_config, a->key);
+		lh_map_del_str(&priv->by_config, a->key);
 		scsi_slots_vacate(&priv->slots, index, scsi_slot_reserved(priv, index));
 		priv->n_attachments--;
 		a->state = SCSI_GONE;
@@ -564,7 +551,7 @@ static int scsi_list(void *opaque, lh_visit_fn fn, void *arg)
 		info.host_path = a->host_path;
 		info.uvm_path = a->uvm_path;
 		info.location = location;
-		info.refs = (uint32_t)a->n_handles;
+		info.refs = (uint32_t)a->handles.n;
 		info.read_only = a->read_only;
 		info.note = scsi_slot_reserved(priv, i) ? "UVM scratch slot" : NULL;
 		rc = fn(arg, &info);

@@ -1,7 +1,6 @@
-/* scsi_attachment.c - the attachment object: names, keys, handles, freeing. */
+/* scsi_attachment.c - the attachment object: names, keys, freeing. */
 #include "scsi_private.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 static const char *const scsi_type_names[] = {
@@ -41,25 +40,10 @@ void scsi_attachment_free(struct scsi_attachment *a)
 	for (size_t i = 0; i < a->n_guest_options; i++)
 		free(a->guest_options[i]);
 	free(a->guest_options);
-	free(a->handles);
+	lh_handles_fini(&a->handles);
 	free(a->key);
 	free(a->host_path);
 	free(a->uvm_path);
 	free(a->evd_type);
 	free(a);
-}
-
-int scsi_attachment_add_handle(struct scsi_attachment *a, uint64_t handle)
-{
-	if (a->n_handles == a->cap_handles) {
-		size_t cap = a->cap_handles ? a->cap_handles * 2 : 4;
-		uint64_t *grown = realloc(a->handles, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		a->handles = grown;
-		a->cap_handles = cap;
-	}
-	a->handles[a->n_handles++] = handle;
-	return 0;
 }

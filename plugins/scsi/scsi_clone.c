@@ -84,8 +84,8 @@ static struct scsi_attachment *scsi_attachment_dup(const struct scsi_attachment 
 		ok = a->guest_options[i] != NULL;
 		a->n_guest_options = i + 1;
 	}
-	for (size_t i = 0; ok && i < src->n_handles; i++)
-		ok = scsi_attachment_add_handle(a, src->handles[i]) == 0;
+	for (size_t i = 0; ok && i < src->handles.n; i++)
+		ok = lh_handles_add(&a->handles, src->handles.ids[i]) == 0;
 	if (!ok) {
 		scsi_attachment_free(a);
 		a = NULL;

@@ -2,15 +2,19 @@
  * scsi_private.h - the SCSI backend's internal contracts.
  *
  * Files: scsi.c (ops table, attach / release / list), scsi_attachment.c
- * (the attachment object), scsi_index.c (slot bitmap and hash indexes),
+ * (the attachment object), scsi_slots.c (the free-slot bitmap),
  * scsi_requests.c (HCS request JSON), scsi_codec.c (hcsshim's SCSIMount
  * gob record), scsi_state.c (the backend blob: encode / decode),
- * scsi_clone.c (template -> clone).
+ * scsi_clone.c (template -> clone). The hash indexes and handle lists are
+ * the plugins' common ones (plugins/common).
  */
 #ifndef LH_SCSI_PRIVATE_H
 #define LH_SCSI_PRIVATE_H
 
 #include <layerhost/backend.h>
+
+#include "lh_handles.h"
+#include "lh_map.h"
 
 #include <pthread.h>
 
@@ -49,28 +53,12 @@ struct scsi_attachment {
 	bool read_only;
 	int controller, lun;
 	enum scsi_state state;
-	/* Live handles: the reference count is n_handles. */
-	uint64_t *handles;
-	size_t n_handles, cap_handles;
+	/* Live handles in issue order (encode's order): the reference count
+	 * is handles.n. */
+	struct lh_handles handles;
 	/* Threads blocked on this attachment's add outcome. */
 	uint32_t waiters;
 	struct lh_error outcome; /* why the add failed (SCSI_FAILED) */
-};
-
-/* Open addressing with tombstones; keys are either uint64 (handles) or
- * strings owned by the value (attachment keys). */
-struct scsi_table_entry {
-	uint64_t hash;
-	uint64_t ikey;
-	struct scsi_attachment *value; /* NULL: empty; SCSI_TOMBSTONE: deleted */
-};
-
-struct scsi_table {
-	struct scsi_table_entry *entries;
-	size_t cap;  /* power of two, or 0 */
-	size_t used; /* live + tombstones */
-	size_t live;
-	bool string_keys;
 };
 
 /* Free slots for first-free placement: bit set = free and not reserved;
@@ -95,24 +83,11 @@ struct scsi_priv {
 	uint64_t next_handle;
 	size_t n_attachments;
 	struct scsi_slots slots;
-	struct scsi_table by_handle;
-	struct scsi_table by_config;
+	struct lh_map by_handle; /* handle -> attachment (LH_MAP_U64) */
+	struct lh_map by_config; /* a->key -> attachment (LH_MAP_STRING) */
 };
 
-/* ---- scsi_index.c ------------------------------------------------------ */
-
-void scsi_table_init(struct scsi_table *t, bool string_keys);
-void scsi_table_fini(struct scsi_table *t);
-uint64_t scsi_hash_string(const char *s);
-/* Find by handle (ikey) or by key string; NULL when absent. */
-struct scsi_attachment *scsi_table_find_handle(const struct scsi_table *t, uint64_t handle);
-struct scsi_attachment *scsi_table_find_key(const struct scsi_table *t, const char *key);
-/* Insert (the key must be absent): 0 or -ENOMEM. */
-int scsi_table_insert_handle(struct scsi_table *t, uint64_t handle, struct scsi_attachment *a);
-int scsi_table_insert_key(struct scsi_table *t, struct scsi_attachment *a);
-/* Remove; returns whether it was there. */
-bool scsi_table_remove_handle(struct scsi_table *t, uint64_t handle);
-bool scsi_table_remove_key(struct scsi_table *t, const char *key);
+/* ---- scsi_slots.c ------------------------------------------------------ */
 
 /* Slots are indexed controller * luns + lun, i.e. controller-then-LUN order.
  * `reserve_first` keeps 0:0 out of first-free placement (WCOW scratch). */
@@ -134,8 +109,6 @@ char *scsi_config_key(enum scsi_type type, bool read_only, const char *evd_type,
 		      const char *host_path);
 /* Free an attachment and everything it owns (NULL-safe). */
 void scsi_attachment_free(struct scsi_attachment *a);
-/* Append a handle to a's list: 0 or -ENOMEM. */
-int scsi_attachment_add_handle(struct scsi_attachment *a, uint64_t handle);
 /* Index a fully built LIVE attachment (slot, config, every handle) into
  * priv, under priv->lock. On -ENOMEM nothing of it stays indexed. */
 int scsi_install(struct scsi_priv *priv, struct scsi_attachment *a, struct lh_error *err);

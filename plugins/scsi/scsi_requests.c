@@ -8,33 +8,19 @@
  */
 #include "scsi_private.h"
 
-#include <cjson/cJSON.h>
+#include "lh_request.h"
+
 #include <stdlib.h>
-
-static bool scsi_json_string(cJSON *obj, const char *key, const char *value)
-{
-	return !value || !value[0] || cJSON_AddStringToObject(obj, key, value);
-}
-
-static bool scsi_json_number(cJSON *obj, const char *key, double value)
-{
-	return value == 0 || cJSON_AddNumberToObject(obj, key, value);
-}
-
-static bool scsi_json_true(cJSON *obj, const char *key, bool value)
-{
-	return !value || cJSON_AddTrueToObject(obj, key);
-}
 
 /* hcsschema.Attachment{Type, Path, ..., ReadOnly, ..., ExtensibleVirtualDiskType}. */
 static cJSON *scsi_attachment_object(const struct scsi_attachment *a, const char *path)
 {
 	cJSON *obj = cJSON_CreateObject();
 
-	if (obj && scsi_json_string(obj, "Type", scsi_type_name(a->type)) &&
-	    scsi_json_string(obj, "Path", path ? path : a->host_path) &&
-	    scsi_json_true(obj, "ReadOnly", a->read_only) &&
-	    scsi_json_string(obj, "ExtensibleVirtualDiskType", a->evd_type))
+	if (obj && lh_json_add_string(obj, "Type", scsi_type_name(a->type)) &&
+	    lh_json_add_string(obj, "Path", path ? path : a->host_path) &&
+	    lh_json_add_true(obj, "ReadOnly", a->read_only) &&
+	    lh_json_add_string(obj, "ExtensibleVirtualDiskType", a->evd_type))
 		return obj;
 	cJSON_Delete(obj);
 	return NULL;
@@ -42,11 +28,7 @@ static cJSON *scsi_attachment_object(const struct scsi_attachment *a, const char
 
 char *scsi_attachment_json(const struct scsi_attachment *a, const char *path)
 {
-	cJSON *obj = scsi_attachment_object(a, path);
-	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-
-	cJSON_Delete(obj);
-	return text;
+	return lh_json_print(scsi_attachment_object(a, path));
 }
 
 /* LCOWMappedVirtualDisk{MountPath, Lun, Controller, Partition, ReadOnly,
@@ -60,13 +42,13 @@ static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_o
 	if (!obj)
 		return NULL;
 	if (os == LH_OS_WINDOWS) {
-		ok = scsi_json_string(obj, "ContainerPath", a->uvm_path) &&
-		     scsi_json_number(obj, "Lun", a->lun);
+		ok = lh_json_add_string(obj, "ContainerPath", a->uvm_path) &&
+		     lh_json_add_uint(obj, "Lun", (uint64_t)a->lun);
 	} else {
-		ok = scsi_json_string(obj, "MountPath", a->uvm_path) &&
-		     scsi_json_number(obj, "Lun", a->lun) &&
-		     scsi_json_number(obj, "Controller", a->controller) &&
-		     scsi_json_true(obj, "ReadOnly", a->read_only);
+		ok = lh_json_add_string(obj, "MountPath", a->uvm_path) &&
+		     lh_json_add_uint(obj, "Lun", (uint64_t)a->lun) &&
+		     lh_json_add_uint(obj, "Controller", (uint64_t)a->controller) &&
+		     lh_json_add_true(obj, "ReadOnly", a->read_only);
 		if (ok && a->n_guest_options) {
 			options = cJSON_AddArrayToObject(obj, "Options");
 			ok = options != NULL;
@@ -85,45 +67,21 @@ static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_o
 	return NULL;
 }
 
-/* ModifySettingRequest{ResourcePath, RequestType, Settings, GuestRequest}
- * around guestrequest.ModificationRequest{RequestType, ResourceType, Settings}. */
+/* The add carries the attachment, the remove only its slot; either carries
+ * the guest (un)mount when the disk is mounted in the guest. */
 static char *scsi_request(const struct scsi_attachment *a, enum lh_uvm_os os, bool add)
 {
-	const char *verb = add ? "Add" : "Remove";
 	char resource[128];
-	cJSON *req = cJSON_CreateObject(), *settings = NULL, *guest = NULL, *gsettings = NULL;
-	char *text = NULL;
+	cJSON *req;
 
 	snprintf(resource, sizeof(resource), "VirtualMachine/Devices/Scsi/%d/Attachments/%d",
 		 a->controller, a->lun);
-	if (!req || !cJSON_AddStringToObject(req, "ResourcePath", resource) ||
-	    !cJSON_AddStringToObject(req, "RequestType", verb))
-		goto out;
-	if (add) {
-		settings = scsi_attachment_object(a, NULL);
-		if (!settings || !cJSON_AddItemToObject(req, "Settings", settings))
-			goto out;
-		settings = NULL;
-	}
-	if (a->uvm_path[0]) {
-		guest = cJSON_CreateObject();
-		gsettings = scsi_guest_settings(a, os);
-		if (!guest || !gsettings || !cJSON_AddStringToObject(guest, "RequestType", verb) ||
-		    !cJSON_AddStringToObject(guest, "ResourceType", "MappedVirtualDisk") ||
-		    !cJSON_AddItemToObject(guest, "Settings", gsettings))
-			goto out;
-		gsettings = NULL;
-		if (!cJSON_AddItemToObject(req, "GuestRequest", guest))
-			goto out;
-		guest = NULL;
-	}
-	text = cJSON_PrintUnformatted(req);
-out:
-	cJSON_Delete(gsettings);
-	cJSON_Delete(guest);
-	cJSON_Delete(settings);
-	cJSON_Delete(req);
-	return text;
+	req = lh_request_new(resource, add ? "Add" : "Remove");
+	if (add)
+		req = lh_request_add_settings(req, scsi_attachment_object(a, NULL));
+	if (a->uvm_path[0])
+		req = lh_request_add_guest(req, "MappedVirtualDisk", scsi_guest_settings(a, os));
+	return lh_json_print(req);
 }
 
 char *scsi_request_add(const struct scsi_attachment *a, enum lh_uvm_os os)

@@ -43,9 +43,9 @@ static int scsi_encode_attachment(const struct lh_gob_codec *gob, struct lh_gob_
 	for (size_t i = 0; rc == 0 && i < a->n_guest_options; i++)
 		rc = gob->put_string(enc, a->guest_options[i]);
 	if (rc == 0)
-		rc = gob->put_uint(enc, a->n_handles);
-	for (size_t i = 0; rc == 0 && i < a->n_handles; i++)
-		rc = gob->put_uint(enc, a->handles[i]);
+		rc = gob->put_uint(enc, a->handles.n);
+	for (size_t i = 0; rc == 0 && i < a->handles.n; i++)
+		rc = gob->put_uint(enc, a->handles.ids[i]);
 	return rc;
 }
 
@@ -117,7 +117,7 @@ static int scsi_attachment_from_record(struct scsi_priv *priv, struct scsi_recor
 		scsi_attachment_free(a);
 		return LH_FAIL(err, -ENOMEM, "scsi: out of memory decoding");
 	}
-	if (scsi_table_find_key(&priv->by_config, a->key)) {
+	if (lh_map_get_str(&priv->by_config, a->key)) {
 		LH_FAIL(err, -LH_ECORRUPT, "scsi: saved attachment %s appears twice", a->host_path);
 		scsi_attachment_free(a);
 		return -LH_ECORRUPT;
@@ -159,15 +159,14 @@ static int scsi_decode_lists(struct scsi_priv *priv, struct lh_gob_decoder *dec,
 		if (rc)
 			break;
 		if (handle == 0 || handle >= priv->next_handle ||
-		    scsi_table_find_handle(&priv->by_handle, handle))
+		    lh_map_get_u64(&priv->by_handle, handle))
 			rc = LH_FAIL(err, -LH_ECORRUPT, "scsi: saved handle %llu of %s is invalid",
 				     (unsigned long long)handle, a->host_path);
-		else if (scsi_attachment_add_handle(a, handle))
+		else if (lh_handles_has(&a->handles, handle))
+			rc = LH_FAIL(err, -LH_ECORRUPT, "scsi: saved handle %llu repeats",
+				     (unsigned long long)handle);
+		else if (lh_handles_add(&a->handles, handle))
 			rc = LH_FAIL(err, -ENOMEM, "scsi: out of memory decoding");
-		for (size_t j = 0; rc == 0 && j + 1 < a->n_handles; j++)
-			if (a->handles[j] == handle)
-				rc = LH_FAIL(err, -LH_ECORRUPT, "scsi: saved handle %llu repeats",
-					     (unsigned long long)handle);
 	}
 	return rc;
 }

@@ -67,6 +67,8 @@ static int vpmem_open(void *p, const struct lh_host_services *host, struct lh_er
 		while (vpmem_alloc_class_size(priv->top_class) > priv->device_bytes)
 			priv->top_class--;
 	}
+	lh_map_init(&priv->paths, LH_MAP_STRING, NULL);
+	lh_map_init(&priv->handles, LH_MAP_U64, NULL);
 	rc = -pthread_mutex_init(&priv->lock, NULL);
 	if (rc)
 		return LH_FAIL(err, rc, "vpmem: cannot create a mutex");
@@ -113,7 +115,7 @@ static int vpmem_share(struct vpmem_priv *priv, struct vpmem_layer *layer,
 {
 	struct vpmem_handle *handle = malloc(sizeof(*handle));
 
-	if (!handle || vpmem_table_reserve(&priv->handles, 1)) {
+	if (!handle || vpmem_reserve_handle(priv)) {
 		free(handle);
 		return LH_FAIL(err, -ENOMEM, "vpmem: %s: out of memory", layer->host_path);
 	}
@@ -273,6 +275,7 @@ static int vpmem_attach_new(struct vpmem_priv *priv, struct vpmem_layer *layer,
 	/* Room was reserved before the request: nothing below can fail, so a
 	 * successful add never needs undoing. */
 	pthread_mutex_lock(&priv->lock);
+	priv->attaching--;
 	priv->devices[layer->device].state = VPMEM_DEVICE_PRESENT;
 	layer->state = VPMEM_LAYER_LIVE;
 	vpmem_list_layer(priv, layer);
@@ -286,6 +289,7 @@ static int vpmem_attach_new(struct vpmem_priv *priv, struct vpmem_layer *layer,
 
 fail:
 	pthread_mutex_lock(&priv->lock);
+	priv->attaching--;
 	if (placed)
 		vpmem_unplace(priv, layer, create);
 	vpmem_unindex_layer(priv, layer);
@@ -357,16 +361,12 @@ static int vpmem_attach(void *p, const struct lh_attach_request *req,
 		goto out;
 	}
 	vpmem_index_layer(priv, layer);
+	priv->attaching++; /* until vpmem_attach_new commits or fails */
 	pthread_mutex_unlock(&priv->lock);
 	return vpmem_attach_new(priv, layer, out, err);
 out:
 	pthread_mutex_unlock(&priv->lock);
 	return rc;
-}
-
-static bool vpmem_handle_is(const void *value, const void *key)
-{
-	return value == key;
 }
 
 static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
@@ -391,7 +391,7 @@ static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
 		goto out;
 	}
 	if (layer->refs > 1) {
-		vpmem_table_remove(&priv->handles, vpmem_hash_u64(id), handle, vpmem_handle_is);
+		lh_map_del_u64(&priv->handles, id);
 		layer->refs--;
 		free(handle);
 		goto out;
@@ -412,7 +412,7 @@ static int vpmem_release(void *p, uint64_t id, struct lh_error *err)
 		layer->state = VPMEM_LAYER_LIVE;
 		goto wake;
 	}
-	vpmem_table_remove(&priv->handles, vpmem_hash_u64(id), handle, vpmem_handle_is);
+	lh_map_del_u64(&priv->handles, id);
 	free(handle);
 	layer->refs = 0;
 	dev = &priv->devices[layer->device];

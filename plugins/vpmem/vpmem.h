@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lh_map.h"
 #include "vpmem_alloc.h"
 
 #define VPMEM_MAX_DEVICES 128
@@ -32,41 +33,6 @@
 #define VPMEM_UVM_PATH_CAP 64
 #define VPMEM_LOCATION_CAP 32
 #define VPMEM_DEVICE_WORDS (VPMEM_MAX_DEVICES / 64)
-
-/* ---- open-addressing hash table (vpmem_table.c) ------------------------- */
-
-struct vpmem_table_slot {
-	uint64_t hash;
-	void *value; /* NULL: empty */
-};
-
-/* Values are the caller's objects; the table owns only its slots. */
-struct vpmem_table {
-	struct vpmem_table_slot *slots;
-	size_t cap;  /* a power of two, or 0 */
-	size_t used; /* live entries and tombstones */
-	size_t live;
-};
-
-/* Does this value carry this key? */
-typedef bool (*vpmem_match_fn)(const void *value, const void *key);
-
-uint64_t vpmem_hash_string(const char *s);
-uint64_t vpmem_hash_u64(uint64_t x);
-/* The value stored under hash whose match(value, key) holds, or NULL. */
-void *vpmem_table_find(const struct vpmem_table *t, uint64_t hash, const void *key,
-		       vpmem_match_fn match);
-/* Make room so the next `extra` inserts cannot fail: 0 or -ENOMEM
- * (the table is unchanged then). */
-int vpmem_table_reserve(struct vpmem_table *t, size_t extra);
-/* Insert a value whose key is not in the table; room must be reserved. */
-void vpmem_table_insert(struct vpmem_table *t, uint64_t hash, void *value);
-/* Remove and return the value with this key, or NULL. */
-void *vpmem_table_remove(struct vpmem_table *t, uint64_t hash, const void *key,
-			 vpmem_match_fn match);
-/* The value in slot i (i < cap), or NULL if the slot holds none. */
-void *vpmem_table_at(const struct vpmem_table *t, size_t i);
-void vpmem_table_free(struct vpmem_table *t);
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -134,10 +100,15 @@ struct vpmem_priv {
 	 * cap; single mode, room[0] has the absent devices. */
 	uint64_t room[VPMEM_ALLOC_CLASSES][VPMEM_DEVICE_WORDS];
 
-	struct vpmem_table paths;   /* host path -> struct vpmem_layer (not GONE/FAILED) */
-	struct vpmem_table handles; /* id -> struct vpmem_handle */
+	/* The plugins' common map (plugins/common/lh_map.h): */
+	struct lh_map paths;   /* host path -> struct vpmem_layer (not GONE/FAILED) */
+	struct lh_map handles; /* id -> struct vpmem_handle */
 	struct vpmem_layer **layers; /* LIVE and REMOVING, for list / encode / clone */
 	size_t n_layers, cap_layers;
+	/* First attaches between reserving their room (a handle, a place in
+	 * layers) and taking it after their request: room reserved since
+	 * counts them too, or their commit could overrun what was reserved. */
+	size_t attaching;
 };
 
 /* ---- state helpers (vpmem_state.c); the caller holds priv->lock --------- */
@@ -152,8 +123,11 @@ struct vpmem_layer *vpmem_find_layer(struct vpmem_priv *priv, const char *host_p
 struct vpmem_handle *vpmem_find_handle(struct vpmem_priv *priv, uint64_t id);
 
 /* Room for one more layer in the path table, layer list and handle table,
- * so that committing an attach cannot fail: 0 or -ENOMEM. */
+ * beyond what the attaches in flight hold, so that committing an attach
+ * cannot fail: 0 or -ENOMEM. */
 int vpmem_reserve_room(struct vpmem_priv *priv);
+/* Room for one more handle, likewise. */
+int vpmem_reserve_handle(struct vpmem_priv *priv);
 /* Index a layer by host path (room reserved). */
 void vpmem_index_layer(struct vpmem_priv *priv, struct vpmem_layer *layer);
 /* Drop a layer from the path index and the layer list (if listed). */

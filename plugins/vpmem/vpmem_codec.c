@@ -107,7 +107,7 @@ static int vpmem_restore_handle(struct vpmem_priv *priv, struct vpmem_layer *lay
 		return LH_FAIL(err, -LH_ECORRUPT, "vpmem: %s: handle %" PRIu64 " is invalid or "
 			       "repeated", layer->host_path, id);
 	handle = malloc(sizeof(*handle));
-	if (!handle || vpmem_table_reserve(&priv->handles, 1)) {
+	if (!handle || vpmem_reserve_handle(priv)) {
 		free(handle);
 		return LH_FAIL(err, -ENOMEM, "vpmem: %s: out of memory", layer->host_path);
 	}
@@ -149,9 +149,10 @@ static struct vpmem_ranked_handle *vpmem_sorted_handles(const struct vpmem_priv 
 							 struct vpmem_layer *const *sorted)
 {
 	size_t *rank = malloc((priv->n_layers ? priv->n_layers : 1) * sizeof(*rank));
-	struct vpmem_ranked_handle *all = malloc((priv->handles.live ? priv->handles.live : 1) *
+	struct vpmem_ranked_handle *all = malloc((priv->handles.count ? priv->handles.count : 1) *
 						  sizeof(*all));
-	size_t n = 0;
+	const struct vpmem_handle *h;
+	size_t n = 0, cursor = 0;
 
 	if (!rank || !all) {
 		free(rank);
@@ -160,12 +161,8 @@ static struct vpmem_ranked_handle *vpmem_sorted_handles(const struct vpmem_priv 
 	}
 	for (size_t i = 0; i < priv->n_layers; i++)
 		rank[sorted[i]->index] = i;
-	for (size_t i = 0; i < priv->handles.cap; i++) {
-		const struct vpmem_handle *h = vpmem_table_at(&priv->handles, i);
-
-		if (h)
-			all[n++] = (struct vpmem_ranked_handle){ rank[h->layer->index], h };
-	}
+	while ((h = lh_map_next(&priv->handles, &cursor)))
+		all[n++] = (struct vpmem_ranked_handle){ rank[h->layer->index], h };
 	qsort(all, n, sizeof(*all), vpmem_ranked_cmp);
 	free(rank);
 	return all;
@@ -209,7 +206,7 @@ int vpmem_encode(void *p, struct lh_gob_encoder *enc, struct lh_error *err)
 		rc |= gob->put_uint(enc, layer->offset);
 		rc |= gob->put_uint(enc, layer->size);
 		rc |= gob->put_uint(enc, layer->refs);
-		for (; next < priv->handles.live && handles[next].rank == i; next++)
+		for (; next < priv->handles.count && handles[next].rank == i; next++)
 			rc |= gob->put_uint(enc, handles[next].handle->id);
 	}
 	if (rc)
@@ -334,7 +331,7 @@ static int vpmem_clone_state(const struct vpmem_priv *priv, struct vpmem_priv *c
 
 		rc = vpmem_restore_layer(clone, from->host_path, from->device, from->offset,
 					 from->size, &layer, err);
-		for (; rc == 0 && next < priv->handles.live && handles[next].rank == i; next++)
+		for (; rc == 0 && next < priv->handles.count && handles[next].rank == i; next++)
 			rc = vpmem_restore_handle(clone, layer, handles[next].handle->id, err);
 	}
 	for (uint32_t d = 0; d < VPMEM_MAX_DEVICES; d++)

@@ -5,19 +5,14 @@
  */
 #include "vpmem.h"
 
-#include <cjson/cJSON.h>
+#include "lh_request.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 
 #define VPMEM_DEVICE_PATH "VirtualMachine/Devices/VirtualPMem/Devices/%" PRIu32
 #define VPMEM_MAPPING_PATH VPMEM_DEVICE_PATH "/Mappings/%" PRIu64
 #define VPMEM_IMAGE_FORMAT "Vhd1"
-
-/* omitempty for numbers: cJSON holds doubles, exact below 2^53. */
-static bool vpmem_json_uint(cJSON *obj, const char *key, uint64_t value)
-{
-	return value == 0 || cJSON_AddNumberToObject(obj, key, (double)value) != NULL;
-}
 
 /* hcsschema.VirtualPMemDevice {HostPath, ReadOnly, ImageFormat}. */
 static cJSON *vpmem_json_device(const char *host_path)
@@ -46,67 +41,34 @@ static cJSON *vpmem_json_mapping(const char *host_path)
 	return map;
 }
 
-/* guestrequest.ModificationRequest {ResourceType, RequestType, Settings}
- * carrying guestresource.LCOWMappedVPMemDevice {DeviceNumber, MountPath,
- * MappingInfo {DeviceOffsetInBytes, DeviceSizeInBytes}}. */
-static cJSON *vpmem_json_guest(const struct vpmem_priv *priv, const struct vpmem_layer *layer,
-			       const char *type)
+/* guestresource.LCOWMappedVPMemDevice {DeviceNumber, MountPath,
+ * MappingInfo {DeviceOffsetInBytes, DeviceSizeInBytes}}: the guest request's
+ * settings. */
+static cJSON *vpmem_json_guest(const struct vpmem_priv *priv, const struct vpmem_layer *layer)
 {
-	cJSON *guest = cJSON_CreateObject();
-	cJSON *settings = NULL;
+	cJSON *settings = cJSON_CreateObject();
 	cJSON *info;
 	bool ok;
 
-	/* guestrequest.ModificationRequest order: RequestType, ResourceType. */
-	ok = guest && cJSON_AddStringToObject(guest, "RequestType", type) &&
-	     cJSON_AddStringToObject(guest, "ResourceType", "VPMemDevice") &&
-	     (settings = cJSON_AddObjectToObject(guest, "Settings")) &&
-	     vpmem_json_uint(settings, "DeviceNumber", layer->device) &&
+	ok = settings && lh_json_add_uint(settings, "DeviceNumber", layer->device) &&
 	     cJSON_AddStringToObject(settings, "MountPath", layer->uvm_path);
 	if (ok && priv->multi_mapping) {
 		ok = (info = cJSON_AddObjectToObject(settings, "MappingInfo")) &&
-		     vpmem_json_uint(info, "DeviceOffsetInBytes", layer->offset) &&
-		     vpmem_json_uint(info, "DeviceSizeInBytes", layer->size);
+		     lh_json_add_uint(info, "DeviceOffsetInBytes", layer->offset) &&
+		     lh_json_add_uint(info, "DeviceSizeInBytes", layer->size);
 	}
 	if (!ok) {
-		cJSON_Delete(guest);
-		return NULL;
-	}
-	return guest;
-}
-
-/* hcsschema.ModifySettingRequest {ResourcePath, RequestType, Settings,
- * GuestRequest}; takes settings (may be NULL) and guest. */
-static char *vpmem_json_request(const char *path, const char *type, cJSON *settings,
-				cJSON *guest)
-{
-	cJSON *req = cJSON_CreateObject();
-	char *text = NULL;
-
-	if (!req || !guest || !cJSON_AddStringToObject(req, "ResourcePath", path) ||
-	    !cJSON_AddStringToObject(req, "RequestType", type))
-		goto out;
-	if (settings) {
-		if (!cJSON_AddItemToObject(req, "Settings", settings))
-			goto out;
+		cJSON_Delete(settings);
 		settings = NULL;
 	}
-	if (!cJSON_AddItemToObject(req, "GuestRequest", guest))
-		goto out;
-	guest = NULL;
-	text = cJSON_PrintUnformatted(req);
-out:
-	cJSON_Delete(settings);
-	cJSON_Delete(guest);
-	cJSON_Delete(req);
-	return text;
+	return settings;
 }
 
 char *vpmem_request_add(const struct vpmem_priv *priv, const struct vpmem_layer *layer,
 			bool create)
 {
 	char path[128];
-	cJSON *settings;
+	cJSON *settings, *req;
 
 	if (create || !priv->multi_mapping) {
 		snprintf(path, sizeof(path), VPMEM_DEVICE_PATH, layer->device);
@@ -115,14 +77,15 @@ char *vpmem_request_add(const struct vpmem_priv *priv, const struct vpmem_layer 
 		snprintf(path, sizeof(path), VPMEM_MAPPING_PATH, layer->device, layer->offset);
 		settings = vpmem_json_mapping(layer->host_path);
 	}
-	if (!settings)
-		return NULL;
-	return vpmem_json_request(path, "Add", settings, vpmem_json_guest(priv, layer, "Add"));
+	req = lh_request_add_settings(lh_request_new(path, "Add"), settings);
+	req = lh_request_add_guest(req, "VPMemDevice", vpmem_json_guest(priv, layer));
+	return lh_json_print(req);
 }
 
 char *vpmem_request_remove(const struct vpmem_priv *priv, const struct vpmem_layer *layer)
 {
 	char path[128];
+	cJSON *req;
 
 	/* Multi mode removes the mapping, never the device (hcsshim #1456:
 	 * HCS refuses to remove a device whose offset 0 is unmapped). */
@@ -130,7 +93,9 @@ char *vpmem_request_remove(const struct vpmem_priv *priv, const struct vpmem_lay
 		snprintf(path, sizeof(path), VPMEM_MAPPING_PATH, layer->device, layer->offset);
 	else
 		snprintf(path, sizeof(path), VPMEM_DEVICE_PATH, layer->device);
-	return vpmem_json_request(path, "Remove", NULL, vpmem_json_guest(priv, layer, "Remove"));
+	req = lh_request_new(path, "Remove");
+	req = lh_request_add_guest(req, "VPMemDevice", vpmem_json_guest(priv, layer));
+	return lh_json_print(req);
 }
 
 struct vpmem_doc_mapping {

@@ -1,6 +1,8 @@
 /* vpmem_state.c - layers, handles, devices and the room index; see vpmem.h. */
 #include "vpmem.h"
 
+#include "lh_handles.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -48,51 +50,44 @@ void vpmem_layer_free(struct vpmem_layer *layer)
 	free(layer);
 }
 
-static bool vpmem_layer_has_path(const void *value, const void *key)
-{
-	return strcmp(((const struct vpmem_layer *)value)->host_path, key) == 0;
-}
-
-static bool vpmem_layer_is(const void *value, const void *key)
-{
-	return value == key;
-}
-
-static bool vpmem_handle_has_id(const void *value, const void *key)
-{
-	return ((const struct vpmem_handle *)value)->id == *(const uint64_t *)key;
-}
-
 struct vpmem_layer *vpmem_find_layer(struct vpmem_priv *priv, const char *host_path)
 {
-	return vpmem_table_find(&priv->paths, vpmem_hash_string(host_path), host_path,
-				vpmem_layer_has_path);
+	return lh_map_get_str(&priv->paths, host_path);
 }
 
 struct vpmem_handle *vpmem_find_handle(struct vpmem_priv *priv, uint64_t id)
 {
-	return vpmem_table_find(&priv->handles, vpmem_hash_u64(id), &id, vpmem_handle_has_id);
+	return lh_map_get_u64(&priv->handles, id);
 }
 
+int vpmem_reserve_handle(struct vpmem_priv *priv)
+{
+	return lh_map_reserve(&priv->handles, priv->attaching + 1);
+}
+
+/* The path goes into the index at once, under the same lock hold: it
+ * needs room for itself only. */
 int vpmem_reserve_room(struct vpmem_priv *priv)
 {
-	if (priv->n_layers == priv->cap_layers) {
-		size_t cap = priv->cap_layers ? priv->cap_layers * 2 : 16;
-		struct vpmem_layer **grown = realloc(priv->layers, cap * sizeof(*grown));
+	struct vpmem_layer **layers = lh_array_grow(priv->layers, &priv->cap_layers,
+						    priv->n_layers + priv->attaching + 1,
+						    sizeof(*layers));
+	int rc = 0;
 
-		if (!grown)
-			return -ENOMEM;
-		priv->layers = grown;
-		priv->cap_layers = cap;
+	if (!layers) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	if (vpmem_table_reserve(&priv->paths, 1) || vpmem_table_reserve(&priv->handles, 1))
-		return -ENOMEM;
-	return 0;
+	priv->layers = layers;
+	if (lh_map_reserve(&priv->paths, 1) || vpmem_reserve_handle(priv))
+		rc = -ENOMEM;
+out:
+	return rc;
 }
 
 void vpmem_index_layer(struct vpmem_priv *priv, struct vpmem_layer *layer)
 {
-	vpmem_table_insert(&priv->paths, vpmem_hash_string(layer->host_path), layer);
+	(void)lh_map_put_str(&priv->paths, layer->host_path, layer); /* room reserved */
 }
 
 void vpmem_list_layer(struct vpmem_priv *priv, struct vpmem_layer *layer)
@@ -103,8 +98,8 @@ void vpmem_list_layer(struct vpmem_priv *priv, struct vpmem_layer *layer)
 
 void vpmem_unindex_layer(struct vpmem_priv *priv, struct vpmem_layer *layer)
 {
-	vpmem_table_remove(&priv->paths, vpmem_hash_string(layer->host_path), layer,
-			   vpmem_layer_is);
+	/* The only layer of its path in the index: waiters keep others out. */
+	lh_map_del_str(&priv->paths, layer->host_path);
 	if (layer->index != SIZE_MAX) {
 		struct vpmem_layer *last = priv->layers[--priv->n_layers];
 
@@ -119,7 +114,7 @@ void vpmem_add_handle(struct vpmem_priv *priv, struct vpmem_layer *layer,
 {
 	handle->id = id ? id : priv->next_handle++;
 	handle->layer = layer;
-	vpmem_table_insert(&priv->handles, vpmem_hash_u64(handle->id), handle);
+	(void)lh_map_put_u64(&priv->handles, handle->id, handle); /* room reserved */
 	layer->refs++;
 }
 
@@ -169,15 +164,18 @@ int vpmem_room_pick(const struct vpmem_priv *priv, int cls)
 
 void vpmem_state_clear(struct vpmem_priv *priv)
 {
-	for (size_t i = 0; i < priv->handles.cap; i++)
-		free(vpmem_table_at(&priv->handles, i));
-	vpmem_table_free(&priv->handles);
+	struct vpmem_handle *handle;
+	size_t cursor = 0;
+
+	while ((handle = lh_map_next(&priv->handles, &cursor)))
+		free(handle);
+	lh_map_fini(&priv->handles);
 	for (size_t i = 0; i < priv->n_layers; i++)
 		vpmem_layer_free(priv->layers[i]);
 	free(priv->layers);
 	priv->layers = NULL;
 	priv->n_layers = priv->cap_layers = 0;
-	vpmem_table_free(&priv->paths);
+	lh_map_fini(&priv->paths);
 	for (uint32_t d = 0; d < VPMEM_MAX_DEVICES; d++) {
 		free(priv->devices[d].host_path);
 		free(priv->devices[d].alloc);

@@ -9,6 +9,8 @@
  */
 #include "vsmb.h"
 
+#include "lh_list.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -43,32 +45,22 @@ struct vsmb_target {
 
 int vsmb_link_share(struct vsmb_priv *priv, struct vsmb_share *share)
 {
-	int rc = vsmb_map_insert(&priv->shares, share->hash, share);
+	int rc = lh_map_put(&priv->shares, share->hash, share);
 
-	if (rc)
-		return rc;
-	share->prev = priv->last;
-	share->next = NULL;
-	if (priv->last)
-		priv->last->next = share;
-	else
-		priv->first = share;
-	priv->last = share;
-	return 0;
+	if (rc == 0)
+		LH_LIST_APPEND(priv->first, priv->last, share);
+	return rc;
 }
 
 void vsmb_unlink_share(struct vsmb_priv *priv, struct vsmb_share *share)
 {
-	vsmb_map_remove(&priv->shares, share->hash, share);
-	if (share->prev)
-		share->prev->next = share->next;
-	else
-		priv->first = share->next;
-	if (share->next)
-		share->next->prev = share->prev;
-	else
-		priv->last = share->prev;
-	share->prev = share->next = NULL;
+	struct vsmb_key key = { .file_share = share->file_share, .read_only = share->read_only,
+				.path = share->path };
+
+	/* The only share of its key in the map: a second one is never added
+	 * while the first is linked. */
+	lh_map_del(&priv->shares, share->hash, &key);
+	LH_LIST_REMOVE(priv->first, priv->last, share);
 }
 
 int vsmb_add_handle(struct vsmb_priv *priv, uint64_t id, struct vsmb_share *share,
@@ -76,7 +68,7 @@ int vsmb_add_handle(struct vsmb_priv *priv, uint64_t id, struct vsmb_share *shar
 {
 	struct vsmb_handle *handle = malloc(sizeof(*handle));
 
-	if (!handle || vsmb_map_insert(&priv->handles, vsmb_hash_u64(id), handle) != 0) {
+	if (!handle || lh_map_put_u64(&priv->handles, id, handle) != 0) {
 		free(handle);
 		return -ENOMEM;
 	}
@@ -91,7 +83,7 @@ int vsmb_add_handle(struct vsmb_priv *priv, uint64_t id, struct vsmb_share *shar
 
 static void vsmb_drop_handle(struct vsmb_priv *priv, struct vsmb_handle *handle)
 {
-	vsmb_map_remove(&priv->handles, vsmb_hash_u64(handle->id), handle);
+	lh_map_del_u64(&priv->handles, handle->id);
 	handle->share->refs--;
 	if (handle->file)
 		handle->file->refs--;
@@ -100,16 +92,19 @@ static void vsmb_drop_handle(struct vsmb_priv *priv, struct vsmb_handle *handle)
 
 void vsmb_clear(struct vsmb_priv *priv)
 {
-	for (size_t i = 0; i < priv->handles.cap; i++)
-		free(vsmb_map_at(&priv->handles, i));
-	vsmb_map_free(&priv->handles);
+	struct vsmb_handle *handle;
+	size_t cursor = 0;
+
+	while ((handle = lh_map_next(&priv->handles, &cursor)))
+		free(handle);
+	lh_map_fini(&priv->handles);
 	while (priv->first) {
 		struct vsmb_share *share = priv->first;
 
 		vsmb_unlink_share(priv, share);
 		vsmb_share_free(share);
 	}
-	vsmb_map_free(&priv->shares);
+	lh_map_fini(&priv->shares);
 	priv->share_counter = 0;
 	priv->next_handle = 1;
 }
@@ -160,6 +155,8 @@ static int vsmb_open(void *priv_, const struct lh_host_services *host, struct lh
 			       "ABI v2 (no serial version for decode)");
 	priv->host = host;
 	priv->next_handle = 1;
+	lh_map_init(&priv->shares, LH_MAP_CUSTOM, vsmb_share_matches);
+	lh_map_init(&priv->handles, LH_MAP_U64, NULL);
 	rc = -pthread_mutex_init(&priv->lock, NULL);
 	if (rc) {
 		rc = LH_FAIL(err, rc, "vsmb: cannot create the lock");
@@ -279,7 +276,7 @@ static int vsmb_attach_new(struct vsmb_priv *priv, const struct vsmb_target *t,
 	if (t->key.file_share && !(file = vsmb_share_add_file(share, t->file_path)))
 		goto fail_json;
 	json = vsmb_request_json("Add", share, NULL);
-	if (!json || vsmb_map_reserve(&priv->handles, priv->handles_in_flight + 1) != 0)
+	if (!json || lh_map_reserve(&priv->handles, priv->handles_in_flight + 1) != 0)
 		goto fail_json;
 	rc = vsmb_link_share(priv, share);
 	if (rc)
@@ -331,7 +328,7 @@ static int vsmb_attach_file(struct vsmb_priv *priv, struct vsmb_share *share,
 	int rc = -ENOMEM;
 
 	if (!json || vsmb_share_reserve_file(share) != 0 ||
-	    vsmb_map_reserve(&priv->handles, priv->handles_in_flight + 1) != 0) {
+	    lh_map_reserve(&priv->handles, priv->handles_in_flight + 1) != 0) {
 		rc = LH_FAIL(err, rc, "vsmb: cannot prepare update of share %s for '%s'",
 			     share->name, t->file_path);
 		goto out;
@@ -376,8 +373,7 @@ static int vsmb_attach(void *priv_, const struct lh_attach_request *req,
 		goto out;
 	pthread_mutex_lock(&priv->lock);
 	for (;;) {
-		share = vsmb_map_find(&priv->shares, vsmb_key_hash(&t->key), vsmb_share_matches,
-				      &t->key);
+		share = lh_map_get(&priv->shares, vsmb_key_hash(&t->key), &t->key);
 		if (!share || !share->busy)
 			break;
 		rc = vsmb_wait_idle(priv, share, err);
@@ -387,11 +383,10 @@ static int vsmb_attach(void *priv_, const struct lh_attach_request *req,
 	if (!share) {
 		rc = vsmb_attach_new(priv, t, out, err);
 	} else if (share->file_share) {
-		struct vsmb_file *file = vsmb_map_find(&share->file_map, vsmb_file_hash(t->file_path),
-						       vsmb_file_matches, t->file_path);
+		struct vsmb_file *file = lh_map_get_str(&share->file_map, t->file_path);
 
 		if (file) {
-			rc = vsmb_map_reserve(&priv->handles, priv->handles_in_flight + 1);
+			rc = lh_map_reserve(&priv->handles, priv->handles_in_flight + 1);
 			if (rc == 0) {
 				vsmb_fill_result(priv, share, file, true, out);
 				vsmb_add_handle(priv, out->handle, share, file);
@@ -402,7 +397,7 @@ static int vsmb_attach(void *priv_, const struct lh_attach_request *req,
 			rc = vsmb_attach_file(priv, share, t, out, err);
 		}
 	} else {
-		rc = vsmb_map_reserve(&priv->handles, priv->handles_in_flight + 1);
+		rc = lh_map_reserve(&priv->handles, priv->handles_in_flight + 1);
 		if (rc == 0) {
 			vsmb_fill_result(priv, share, NULL, true, out);
 			vsmb_add_handle(priv, out->handle, share, NULL);
@@ -429,7 +424,7 @@ static int vsmb_release(void *priv_, uint64_t id, struct lh_error *err)
 
 	pthread_mutex_lock(&priv->lock);
 	for (;;) {
-		handle = vsmb_map_find(&priv->handles, vsmb_hash_u64(id), vsmb_handle_matches, &id);
+		handle = lh_map_get_u64(&priv->handles, id);
 		if (!handle) {
 			rc = LH_FAIL(err, -LH_ENOTATTACHED, "vsmb: handle %llu is not attached",
 				     (unsigned long long)id);

@@ -1,7 +1,10 @@
 /*
  * vsmb.h - private to the VSMB backend: its state and the contracts between
- * its files (vsmb.c: ops and locking; vsmb_map.c: hash map; vsmb_share.c:
- * paths, options and request JSON; vsmb_codec.c: encode, decode, clone).
+ * its files (vsmb.c: ops and locking; vsmb_share.c: paths, options and
+ * request JSON; vsmb_codec.c: encode, decode, clone).
+ *
+ * The maps, lists and request JSON are the plugins' common ones
+ * (plugins/common).
  *
  * A share is what HCS knows as a VirtualSmbShare: a directory shared whole
  * (a directory share) or a directory restricted to a list of files (a file
@@ -13,6 +16,8 @@
 #define LH_PLUGIN_VSMB_H
 
 #include <layerhost/backend.h>
+
+#include "lh_map.h"
 
 #include <pthread.h>
 
@@ -49,39 +54,6 @@ enum vsmb_option_bit {
 
 #define VSMB_BIT(b) (1u << (b))
 
-/* ---- hash map (vsmb_map.c) --------------------------------------------- */
-
-/* Open addressing over caller-owned values; a value is found by its hash
- * and the caller's equality test. */
-struct vsmb_map_slot {
-	uint64_t hash;
-	void *value; /* NULL: empty; VSMB_MAP_TOMBSTONE: deleted */
-};
-
-struct vsmb_map {
-	struct vsmb_map_slot *slots;
-	size_t cap;   /* 0 or a power of two */
-	size_t used;  /* live values and tombstones */
-	size_t count; /* live values */
-};
-
-typedef bool (*vsmb_map_eq_fn)(const void *value, const void *key);
-
-uint64_t vsmb_hash_bytes(uint64_t seed, const void *data, size_t len);
-uint64_t vsmb_hash_u64(uint64_t key);
-/* The value equal to key, or NULL. */
-void *vsmb_map_find(const struct vsmb_map *map, uint64_t hash, vsmb_map_eq_fn eq,
-		    const void *key);
-/* Make room so that `extra` more inserts cannot fail. 0 or -ENOMEM. */
-int vsmb_map_reserve(struct vsmb_map *map, size_t extra);
-/* Insert a value not in the map yet. 0 or -ENOMEM (map unchanged). */
-int vsmb_map_insert(struct vsmb_map *map, uint64_t hash, void *value);
-/* Remove this exact value (pointer identity); no-op when absent. */
-void vsmb_map_remove(struct vsmb_map *map, uint64_t hash, const void *value);
-/* The value in slot i (i < cap), or NULL for an empty or deleted slot. */
-void *vsmb_map_at(const struct vsmb_map *map, size_t i);
-void vsmb_map_free(struct vsmb_map *map);
-
 /* ---- state --------------------------------------------------------------- */
 
 enum vsmb_share_state {
@@ -111,7 +83,7 @@ struct vsmb_share {
 
 	struct vsmb_file **files; /* file shares: AllowedFiles in order */
 	size_t n_files, cap_files;
-	struct vsmb_map file_map; /* file path -> struct vsmb_file */
+	struct lh_map file_map; /* file path -> struct vsmb_file (LH_MAP_STRING) */
 
 	uint32_t refs;     /* live handles; 0 on a LIVE share: kept alive */
 	enum vsmb_share_state state;
@@ -138,8 +110,8 @@ struct vsmb_priv {
 	uint64_t share_counter; /* last share number handed out (hcsshim's vsmbCounter) */
 	uint64_t next_handle;
 	size_t handles_in_flight; /* handle inserts reserved by attaches in flight */
-	struct vsmb_map shares;  /* share key -> struct vsmb_share */
-	struct vsmb_map handles; /* handle id -> struct vsmb_handle */
+	struct lh_map shares;  /* struct vsmb_key -> struct vsmb_share (LH_MAP_CUSTOM) */
+	struct lh_map handles; /* handle id -> struct vsmb_handle (LH_MAP_U64) */
 	struct vsmb_share *first, *last;
 };
 
@@ -152,11 +124,9 @@ struct vsmb_key {
 	const char *path;
 };
 
+/* priv->shares' hash and match function (lh_map_match_fn). */
 uint64_t vsmb_key_hash(const struct vsmb_key *key);
 bool vsmb_share_matches(const void *share, const void *key);
-uint64_t vsmb_file_hash(const char *path);
-bool vsmb_file_matches(const void *file, const void *path);
-bool vsmb_handle_matches(const void *handle, const void *id);
 
 /* Clean an absolute path lexically as Go's filepath.Clean does (no "." or
  * ".." components, no repeated or trailing '/'). -EINVAL if src is not

@@ -90,9 +90,8 @@ int vsmb_encode(void *priv_, struct lh_gob_encoder *enc, struct lh_error *err)
 		rc = LH_FAIL(err, -ENOMEM, "vsmb: out of memory encoding");
 		goto unlock;
 	}
-	for (size_t i = 0; i < priv->handles.cap; i++)
-		if (vsmb_map_at(&priv->handles, i))
-			sorted[n++] = vsmb_map_at(&priv->handles, i);
+	for (size_t cursor = 0; n < priv->handles.count;)
+		sorted[n++] = lh_map_next(&priv->handles, &cursor);
 	qsort(sorted, n, sizeof(*sorted), vsmb_handle_order);
 	next = sorted;
 	/* No version of its own: the host records it beside the blob. */
@@ -123,11 +122,6 @@ struct vsmb_record {
 	char parent[LH_PATH_CAP];
 };
 
-static bool vsmb_number_matches(const void *share, const void *number)
-{
-	return ((const struct vsmb_share *)share)->number == *(const uint64_t *)number;
-}
-
 /* "s" + lowercase hex without leading zeros, as hcsshim names shares. */
 static int vsmb_parse_name(const char *name, uint64_t *number)
 {
@@ -146,7 +140,7 @@ static int vsmb_parse_name(const char *name, uint64_t *number)
 
 static int vsmb_decode_share(struct vsmb_priv *priv, const struct lh_gob_codec *gob,
 			     struct lh_gob_decoder *dec, struct vsmb_record *r,
-			     struct vsmb_map *numbers, struct lh_error *err)
+			     struct lh_map *numbers, struct lh_error *err)
 {
 	struct vsmb_share *share = NULL;
 	struct vsmb_key key;
@@ -169,7 +163,7 @@ static int vsmb_decode_share(struct vsmb_priv *priv, const struct lh_gob_codec *
 		return LH_FAIL(err, -LH_ECORRUPT, "vsmb: share path '%s' is not a clean absolute path",
 			       r->path);
 	if (vsmb_parse_name(r->name, &number) != 0 || number > priv->share_counter ||
-	    vsmb_map_find(numbers, vsmb_hash_u64(number), vsmb_number_matches, &number))
+	    lh_map_get_u64(numbers, number))
 		return LH_FAIL(err, -LH_ECORRUPT, "vsmb: bad or repeated share name '%s' for '%s'",
 			       r->name, r->path);
 	if (n_files > VSMB_MAX_COUNT || n_files > gob->remaining(dec))
@@ -188,7 +182,7 @@ static int vsmb_decode_share(struct vsmb_priv *priv, const struct lh_gob_codec *
 		vsmb_parent_path(r->file, r->parent, sizeof(r->parent));
 		if (vsmb_clean_path(r->file, r->clean, sizeof(r->clean)) != 0 ||
 		    strcmp(r->clean, r->file) || strcmp(r->parent, r->path) || !strcmp(r->file, "/") ||
-		    vsmb_map_find(&share->file_map, vsmb_file_hash(r->file), vsmb_file_matches, r->file))
+		    lh_map_get_str(&share->file_map, r->file))
 			rc = LH_FAIL(err, -LH_ECORRUPT, "vsmb: share %s: bad or repeated file '%s'",
 				     r->name, r->file);
 		else if (!vsmb_share_add_file(share, r->file))
@@ -217,14 +211,14 @@ static int vsmb_decode_share(struct vsmb_priv *priv, const struct lh_gob_codec *
 			     r->name);
 		goto fail;
 	}
-	if (vsmb_map_find(&priv->shares, share->hash, vsmb_share_matches, &key)) {
+	if (lh_map_get(&priv->shares, share->hash, &key)) {
 		rc = LH_FAIL(err, -LH_ECORRUPT, "vsmb: share of '%s' appears twice", r->path);
 		goto fail;
 	}
 	share->state = VSMB_LIVE;
 	rc = vsmb_link_share(priv, share);
 	if (rc == 0)
-		rc = vsmb_map_insert(numbers, vsmb_hash_u64(number), share);
+		rc = lh_map_put_u64(numbers, number, share);
 	if (rc) {
 		if (priv->last == share)
 			vsmb_unlink_share(priv, share);
@@ -244,7 +238,7 @@ static int vsmb_decode_share(struct vsmb_priv *priv, const struct lh_gob_codec *
 		if (rc)
 			break;
 		if (id == 0 || id >= priv->next_handle ||
-		    vsmb_map_find(&priv->handles, vsmb_hash_u64(id), vsmb_handle_matches, &id) ||
+		    lh_map_get_u64(&priv->handles, id) ||
 		    index >= (share->n_files ? share->n_files : 1))
 			rc = LH_FAIL(err, -LH_ECORRUPT, "vsmb: share %s: bad handle %llu (file %llu)",
 				     r->name, (unsigned long long)id, (unsigned long long)index);
@@ -262,7 +256,7 @@ int vsmb_decode(void *priv_, struct lh_gob_decoder *dec, struct lh_error *err)
 	struct vsmb_priv *priv = priv_;
 	const struct lh_gob_codec *gob = priv->host->gob;
 	struct vsmb_record *r = malloc(sizeof(*r));
-	struct vsmb_map numbers = { 0 };
+	struct lh_map numbers = { 0 }; /* share number -> share: zeroed, integer keys */
 	uint64_t version, n_shares = 0;
 	int rc;
 
@@ -292,7 +286,7 @@ int vsmb_decode(void *priv_, struct lh_gob_decoder *dec, struct lh_error *err)
 		vsmb_clear(priv);
 unlock:
 	pthread_mutex_unlock(&priv->lock);
-	vsmb_map_free(&numbers);
+	lh_map_fini(&numbers);
 	free(r);
 	return rc;
 }
@@ -325,19 +319,17 @@ fail:
 /* The template's handles, each on the clone's copy of its share. */
 static int vsmb_clone_handles(const struct vsmb_priv *priv, struct vsmb_priv *clone)
 {
+	const struct vsmb_handle *h;
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < priv->handles.cap; i++) {
-		const struct vsmb_handle *h = vsmb_map_at(&priv->handles, i);
-		const struct vsmb_share *s = h ? h->share : NULL;
+	for (size_t cursor = 0; rc == 0 && (h = lh_map_next(&priv->handles, &cursor));) {
+		const struct vsmb_share *s = h->share;
 		struct vsmb_key key;
 		struct vsmb_share *copy;
 
-		if (!h)
-			continue;
 		key = (struct vsmb_key){ .file_share = s->file_share, .read_only = s->read_only,
 					 .path = s->path };
-		copy = vsmb_map_find(&clone->shares, s->hash, vsmb_share_matches, &key);
+		copy = lh_map_get(&clone->shares, s->hash, &key);
 		rc = vsmb_add_handle(clone, h->id, copy, h->file ? copy->files[h->file->index] : NULL);
 	}
 	return rc;

@@ -1,7 +1,9 @@
 /* vsmb_share.c - share objects, host paths, share options and request JSON. */
 #include "vsmb.h"
 
-#include <cjson/cJSON.h>
+#include "lh_handles.h"
+#include "lh_request.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -36,7 +38,7 @@ uint64_t vsmb_key_hash(const struct vsmb_key *key)
 {
 	unsigned char kind = (unsigned char)((key->file_share ? 2 : 0) | (key->read_only ? 1 : 0));
 
-	return vsmb_hash_bytes(vsmb_hash_bytes(0, &kind, 1), key->path, strlen(key->path));
+	return lh_hash_bytes(lh_hash_bytes(LH_HASH_INIT, &kind, 1), key->path, strlen(key->path));
 }
 
 bool vsmb_share_matches(const void *share, const void *key)
@@ -46,21 +48,6 @@ bool vsmb_share_matches(const void *share, const void *key)
 
 	return s->file_share == k->file_share && s->read_only == k->read_only &&
 	       strcmp(s->path, k->path) == 0;
-}
-
-uint64_t vsmb_file_hash(const char *path)
-{
-	return vsmb_hash_bytes(0, path, strlen(path));
-}
-
-bool vsmb_file_matches(const void *file, const void *path)
-{
-	return strcmp(((const struct vsmb_file *)file)->path, path) == 0;
-}
-
-bool vsmb_handle_matches(const void *handle, const void *id)
-{
-	return ((const struct vsmb_handle *)handle)->id == *(const uint64_t *)id;
 }
 
 /* ---- paths --------------------------------------------------------------- */
@@ -174,6 +161,7 @@ struct vsmb_share *vsmb_share_new(uint64_t number, const struct vsmb_key *key, u
 	share->options = options;
 	share->hash = vsmb_key_hash(key);
 	share->state = VSMB_ADDING;
+	lh_map_init(&share->file_map, LH_MAP_STRING, NULL);
 	return share;
 }
 
@@ -186,22 +174,21 @@ void vsmb_share_free(struct vsmb_share *share)
 		free(share->files[i]);
 	}
 	free(share->files);
-	vsmb_map_free(&share->file_map);
+	lh_map_fini(&share->file_map);
 	free(share);
 }
 
 int vsmb_share_reserve_file(struct vsmb_share *share)
 {
-	if (share->n_files == share->cap_files) {
-		size_t cap = share->cap_files ? share->cap_files * 2 : 4;
-		struct vsmb_file **files = realloc(share->files, cap * sizeof(*files));
+	struct vsmb_file **files = lh_array_grow(share->files, &share->cap_files,
+						 share->n_files + 1, sizeof(*files));
+	int rc = -ENOMEM;
 
-		if (!files)
-			return -ENOMEM;
+	if (files) {
 		share->files = files;
-		share->cap_files = cap;
+		rc = lh_map_reserve(&share->file_map, 1);
 	}
-	return vsmb_map_reserve(&share->file_map, 1);
+	return rc;
 }
 
 struct vsmb_file *vsmb_share_add_file(struct vsmb_share *share, const char *path)
@@ -214,7 +201,7 @@ struct vsmb_file *vsmb_share_add_file(struct vsmb_share *share, const char *path
 	if (!file->path)
 		goto fail;
 	file->base = strrchr(file->path, '/') + 1;
-	if (vsmb_map_insert(&share->file_map, vsmb_file_hash(file->path), file) != 0)
+	if (lh_map_put_str(&share->file_map, file->path, file) != 0)
 		goto fail;
 	file->index = share->n_files;
 	share->files[share->n_files++] = file;
@@ -267,29 +254,17 @@ fail:
 
 char *vsmb_share_json(const struct vsmb_share *share, uint32_t options, const char *extra_file)
 {
-	cJSON *obj = vsmb_share_object(share, options, extra_file, true);
-	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-
-	cJSON_Delete(obj);
-	return text;
+	return lh_json_print(vsmb_share_object(share, options, extra_file, true));
 }
 
+/* No GuestRequest: the guest finds a share by its name, nothing to mount. */
 char *vsmb_request_json(const char *request_type, const struct vsmb_share *share,
 			const char *extra_file)
 {
 	bool remove = strcmp(request_type, "Remove") == 0;
-	cJSON *req = cJSON_CreateObject();
-	cJSON *settings = vsmb_share_object(share, share->options, extra_file, !remove);
-	char *text = NULL;
+	cJSON *req = lh_request_new(VSMB_RESOURCE_PATH, request_type);
 
-	if (!req || !settings || !cJSON_AddStringToObject(req, "ResourcePath", VSMB_RESOURCE_PATH) ||
-	    !cJSON_AddStringToObject(req, "RequestType", request_type) ||
-	    !cJSON_AddItemToObject(req, "Settings", settings))
-		goto out;
-	settings = NULL;
-	text = cJSON_PrintUnformatted(req);
-out:
-	cJSON_Delete(settings);
-	cJSON_Delete(req);
-	return text;
+	req = lh_request_add_settings(req, vsmb_share_object(share, share->options, extra_file,
+							     !remove));
+	return lh_json_print(req);
 }

@@ -1,7 +1,7 @@
 /*
  * test_hostlayer.c - the host-layer backend mounting real overlays over
- * real ext4 layer images (as root), plus its retry loop and hash table
- * compiled in directly.
+ * real ext4 layer images (as root), plus its retry loop compiled in
+ * directly.
  *
  * Layers built per run:
  *   base (layer.vhd)  base.txt, shadow.txt = "lower", hidden.txt
@@ -727,37 +727,6 @@ static void test_retry_loop(void)
 	CU_ASSERT_STRING_EQUAL(err.message, "attempt 1 failed");
 }
 
-static void test_map(void)
-{
-	struct hostlayer_map map = { 0 };
-	static char keys[300][16];
-	uintptr_t v;
-
-	for (uintptr_t i = 1; i <= 1000; i++)
-		CU_ASSERT_EQUAL(hostlayer_map_put(&map, i, NULL, (void *)i), 0);
-	for (int i = 0; i < 300; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
-		/* colliding hashes on purpose: keys must still be told apart */
-		CU_ASSERT_EQUAL(hostlayer_map_put(&map, (uint64_t)(i % 3), keys[i],
-						  (void *)(uintptr_t)(5000 + i)), 0);
-	}
-	for (uintptr_t i = 1; i <= 1000; i += 2)
-		CU_ASSERT_EQUAL((uintptr_t)hostlayer_map_del(&map, i, NULL), i);
-	for (uintptr_t i = 1; i <= 1000; i++) {
-		v = (uintptr_t)hostlayer_map_get(&map, i, NULL);
-		CU_ASSERT_EQUAL(v, i % 2 ? 0 : i);
-	}
-	for (int i = 0; i < 300; i++)
-		CU_ASSERT_EQUAL((uintptr_t)hostlayer_map_get(&map, (uint64_t)(i % 3), keys[i]),
-				(uintptr_t)(5000 + i));
-	CU_ASSERT_PTR_NULL(hostlayer_map_get(&map, 0, "nope"));
-	CU_ASSERT_PTR_NULL(hostlayer_map_del(&map, 1, NULL));
-	CU_ASSERT_EQUAL(map.live, 800);
-	CU_ASSERT_EQUAL(hostlayer_hash_string("a"), hostlayer_hash_string("a"));
-	CU_ASSERT_NOT_EQUAL(hostlayer_hash_string("a"), hostlayer_hash_string("b"));
-	hostlayer_map_free(&map);
-}
-
 /* ---- main ---------------------------------------------------------------- */
 
 struct test_entry {
@@ -776,7 +745,6 @@ static const struct test_entry tests[] = {
 	{ "restore in a fresh host, then release", test_restore_then_release, true },
 	{ "decode: version and garbage", test_decode_version_and_garbage, false },
 	{ "retry loop", test_retry_loop, false },
-	{ "hash map", test_map, false },
 };
 
 int main(void)

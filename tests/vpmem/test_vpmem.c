@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MiB (UINT64_C(1) << 20)
@@ -703,6 +704,79 @@ static void test_concurrent_attach(void)
 	fakehost_fini(&fh);
 }
 
+/* A modify that holds each request until `want` of them are in flight, so
+ * the attaches behind them have all reserved their room before any of them
+ * commits (or 10 s have passed: `met` tells which). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int in_flight, want;
+	bool met;
+	int (*modify)(void *ctx, const char *json, struct lh_error *err);
+} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false, NULL };
+
+static int gated_modify(void *ctx, const char *json, struct lh_error *err)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&gate.lock);
+	gate.in_flight++;
+	pthread_cond_broadcast(&gate.cond);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	while (gate.in_flight < gate.want &&
+	       pthread_cond_timedwait(&gate.cond, &gate.lock, &deadline) == 0)
+		;
+	if (gate.in_flight >= gate.want)
+		gate.met = true;
+	pthread_mutex_unlock(&gate.lock);
+	return gate.modify(ctx, json, err);
+}
+
+/* New layers attached at once when the layer list is one short of full:
+ * each attach reserves its room before its request and fills it after, so
+ * the room must count the attaches in flight. (ASan and valgrind see an
+ * overflow otherwise.) */
+static void test_concurrent_first_attaches(void)
+{
+	enum { BEFORE = 15, RACERS = 4 };
+	struct fakehost fh;
+	struct racer racers[RACERS];
+	pthread_t threads[RACERS];
+	struct path paths[BEFORE + RACERS];
+	struct lh_attach_result r;
+	struct lh_error err;
+	char name[32];
+
+	CU_ASSERT_EQUAL_FATAL(open_vpmem(&fh, NULL), 0);
+	for (int i = 0; i < BEFORE + RACERS; i++) {
+		snprintf(name, sizeof(name), "room-%d", i);
+		paths[i] = layer_file(name, MiB);
+	}
+	for (int i = 0; i < BEFORE; i++)
+		CU_ASSERT_EQUAL_FATAL(attach(&fh, paths[i].s, &r, &err), 0);
+	gate.in_flight = 0;
+	gate.want = RACERS;
+	gate.met = false;
+	gate.modify = fh.services.modify;
+	fh.services.modify = gated_modify;
+	for (int i = 0; i < RACERS; i++) {
+		racers[i] = (struct racer){ .fh = &fh, .path = paths[BEFORE + i].s };
+		pthread_create(&threads[i], NULL, racer_run, &racers[i]);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(threads[i], NULL);
+	fh.services.modify = gate.modify;
+	CU_ASSERT_TRUE(gate.met);
+	for (int i = 0; i < RACERS; i++)
+		CU_ASSERT_EQUAL(racers[i].rc, 0);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), BEFORE + RACERS);
+	for (int i = 0; i < RACERS; i++)
+		CU_ASSERT_EQUAL(release(&fh, racers[i].res.handle), 0);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), BEFORE);
+	fakehost_fini(&fh);
+}
+
 static const struct cutest_case vpmem_cases[] = {
 	{ "single: numbering, sharing, requests", test_single_numbering_and_sharing },
 	{ "single: device exhaustion", test_single_exhaustion },
@@ -718,6 +792,7 @@ static const struct cutest_case vpmem_cases[] = {
 	{ "clone: shared state and document", test_clone },
 	{ "multi: 200 small layers", test_two_hundred_layers },
 	{ "concurrent attaches of one layer", test_concurrent_attach },
+	{ "concurrent first attaches at the list's capacity", test_concurrent_first_attaches },
 	{ NULL, NULL },
 };
 
