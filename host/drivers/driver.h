@@ -54,8 +54,9 @@ struct lh_driver_ops {
 		      struct lh_error *err);
 
 	/* The hardware the opened backends need (lh_vm_needs, the backend ABI).
-	 * Called once after the backends are open, before any modify; a
-	 * driver refuses needs it cannot realise (-LH_ECONFIG). NULL: any. */
+	 * Called whenever a host has opened its backends on this driver, before
+	 * they issue anything; a driver refuses needs it cannot realise
+	 * (-LH_ECONFIG). NULL: any. */
 	int (*configure)(struct lh_driver *drv, const struct lh_vm_needs *needs,
 			 struct lh_error *err);
 
