@@ -154,10 +154,19 @@ static int vsmb_open(void *priv_, const struct lh_host_services *host, struct lh
 	struct vsmb_priv *priv = priv_;
 	int rc = 0;
 
-	/* The blob carries no version of its own: the host must tell it. */
+	/* The blob carries no version of its own: the host must tell it; and
+	 * its share records need the codec's nested streams, []string and
+	 * structs. */
 	if (!host || !lh_services_tell_version(host))
 		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's services are older than "
 			       "ABI v2 (no serial version for decode)");
+	if (!lh_services_gob_has(host, encoder_new) || !lh_services_gob_has(host, encoder_free) ||
+	    !lh_services_gob_has(host, put_stream) || !lh_services_gob_has(host, get_stream) ||
+	    !lh_services_gob_has(host, decoder_free) || !lh_services_gob_has(host, put_strings) ||
+	    !lh_services_gob_has(host, get_strings) || !lh_services_gob_has(host, put_struct) ||
+	    !lh_services_gob_has(host, get_struct))
+		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's gob codec is older than ABI v3 "
+			       "(no []string or struct types for hcsshim's share records)");
 	priv->host = host;
 	priv->next_handle = 1;
 	rc = -pthread_mutex_init(&priv->lock, NULL);
@@ -440,11 +449,9 @@ static int vsmb_release(void *priv_, uint64_t id, struct lh_error *err)
 		vsmb_wait_idle(priv, handle->share, NULL);
 	}
 	share = handle->share;
-	if (share->refs > 1 || vsmb_keeps_alive(share)) {
-		if (share->refs == 1)
-			priv->host->log(priv->host->ctx, LH_LOG_DEBUG,
-					"share %s of '%s' is direct-mapped: kept in the UVM",
-					share->name, share->path);
+	/* hcsshim (d816cbe89) removes a share when its last reference goes,
+	 * direct-mapped or not. */
+	if (share->refs > 1) {
 		vsmb_drop_handle(priv, handle);
 		goto unlock;
 	}
