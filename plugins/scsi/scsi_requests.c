@@ -50,8 +50,10 @@ char *scsi_attachment_json(const struct scsi_attachment *a, const char *path)
 }
 
 /* LCOWMappedVirtualDisk{MountPath, Lun, Controller, Partition, ReadOnly,
- * Encrypted, Options, ...} or WCOWMappedVirtualDisk{ContainerPath, Lun}. */
-static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_os os)
+ * Encrypted, Options, ...} or WCOWMappedVirtualDisk{ContainerPath, Lun}.
+ * A removal names only the disk (hcsshim's RemoveSCSI: MountPath, Lun,
+ * Controller). */
+static cJSON *scsi_guest_settings(const struct scsi_attachment *a, bool wcow, bool add)
 {
 	cJSON *obj = cJSON_CreateObject();
 	cJSON *options;
@@ -59,15 +61,15 @@ static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_o
 
 	if (!obj)
 		return NULL;
-	if (os == LH_OS_WINDOWS) {
+	if (wcow) {
 		ok = scsi_json_string(obj, "ContainerPath", a->uvm_path) &&
 		     scsi_json_number(obj, "Lun", a->lun);
 	} else {
 		ok = scsi_json_string(obj, "MountPath", a->uvm_path) &&
 		     scsi_json_number(obj, "Lun", a->lun) &&
 		     scsi_json_number(obj, "Controller", a->controller) &&
-		     scsi_json_true(obj, "ReadOnly", a->read_only);
-		if (ok && a->n_guest_options) {
+		     (!add || scsi_json_true(obj, "ReadOnly", a->read_only));
+		if (ok && add && a->n_guest_options) {
 			options = cJSON_AddArrayToObject(obj, "Options");
 			ok = options != NULL;
 			for (size_t i = 0; ok && i < a->n_guest_options; i++) {
@@ -105,9 +107,14 @@ static char *scsi_request(const struct scsi_attachment *a, enum lh_uvm_os os, bo
 			goto out;
 		settings = NULL;
 	}
-	if (a->uvm_path[0]) {
+	/* An Add mounts in the guest only what has a guest path. A Remove
+	 * always ejects in an LCOW guest, mounted or not, so the guest forgets
+	 * the slot before it is reused (hcsshim RemoveSCSI; its test is
+	 * "windows with a path: WCOW settings, anything else: LCOW's", which
+	 * this keeps as it is). */
+	if (add ? a->uvm_path[0] != '\0' : (os != LH_OS_NONE)) {
 		guest = cJSON_CreateObject();
-		gsettings = scsi_guest_settings(a, os);
+		gsettings = scsi_guest_settings(a, os == LH_OS_WINDOWS && a->uvm_path[0], add);
 		if (!guest || !gsettings || !cJSON_AddStringToObject(guest, "RequestType", verb) ||
 		    !cJSON_AddStringToObject(guest, "ResourceType", "MappedVirtualDisk") ||
 		    !cJSON_AddItemToObject(guest, "Settings", gsettings))
