@@ -42,9 +42,13 @@ static cJSON *scsi_attachment_object(const struct scsi_attachment *a, const char
 
 char *scsi_attachment_json(const struct scsi_attachment *a, const char *path)
 {
-	cJSON *obj = scsi_attachment_object(a, path);
-	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	cJSON *obj = cJSON_CreateObject();
+	char *text = NULL;
 
+	/* hcsshim's clone writes an attachment's Path and Type only. */
+	if (obj && scsi_json_string(obj, "Type", scsi_type_name(a->type)) &&
+	    scsi_json_string(obj, "Path", path ? path : a->host_path))
+		text = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	return text;
 }
