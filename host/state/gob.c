@@ -1109,8 +1109,9 @@ int lh_gob_get_struct(struct lh_gob_decoder *dec, const struct lh_gob_struct_typ
 	int rc;
 
 	if (!gob_struct_type_ok(type) || !values) {
-		free(def);
-		return lh_error_set(err, -EINVAL, "gob", "gob: bad struct type descriptor");
+		/* Nothing to zero or restore: the caller's descriptor is at fault. */
+		rc = lh_error_set(err, -EINVAL, "gob", "gob: bad struct type descriptor");
+		goto done;
 	}
 	if (!def) {
 		rc = lh_error_set(err, -ENOMEM, "gob", "gob: out of memory reading a struct");
@@ -1186,9 +1187,9 @@ out:
 	if (rc) {
 		dec->pos = start;
 		dec->n_types = n_types;
-		if (values)
-			memset(values, 0, type->n_fields * sizeof(*values));
+		memset(values, 0, type->n_fields * sizeof(*values));
 	}
+done:
 	free(def);
 	return rc;
 }

@@ -623,6 +623,18 @@ static void test_strict_user_types(void)
 		     0x01, 0x0c, 0x00, 0x01, 0x05, 'D', 'e', 'l', 't', 'a', 0x01, 0x04, 0x00, 0x01,
 		     0x05, 'C', 'o', 'u', 'n', 't', 0x01, 0x06, 0x00, 0x00, 0x00, 0x03, 0xff, 0x82,
 		     0x00);
+	/* A descriptor Go could not have: the caller's fault, not the data's. */
+	{
+		static const struct lh_gob_field none[] = { { "A", LH_GOB_STRING } };
+		const struct lh_gob_struct_type bad = { "Bad", none, 1 };
+		struct lh_error err = { 0 };
+		struct lh_gob_decoder dec;
+		union lh_gob_value v[1];
+
+		lh_gob_decoder_init(&dec, (const uint8_t[]){ 0x03, 0x06, 0x00, 0x00 }, 4, 0);
+		CU_ASSERT_EQUAL(lh_gob_get_struct(&dec, &bad, v, &err), -EINVAL);
+		CU_ASSERT_EQUAL(dec.pos, 0);
+	}
 	/* A struct value read as a []string and the reverse. */
 	USER_CORRUPT(true, "expected []string, found struct", PAIR_DEF, 0x03, 0xff, 0x82, 0x00);
 	USER_CORRUPT(false, "expected Pair, found slice", STRINGS_DEF, 0x04, 0xff, 0x82, 0x00, 0x00);

@@ -762,6 +762,20 @@ static void test_v1_state_loads(void)
 	fakehost_fini(&fh);
 }
 
+/* A host whose codec predates ABI v3 cannot hold hcsshim's records: the
+ * backend refuses to open rather than write another format. */
+static void test_needs_v3_codec(void)
+{
+	struct fakehost fh;
+	struct lh_error err = { 0 };
+
+	fakehost_init(&fh, LH_OS_WINDOWS);
+	fh.services.gob_size = offsetof(struct lh_gob_codec, encoder_new);
+	CU_ASSERT_EQUAL(fakehost_open(&fh, "vsmb", NULL, &err), -LH_EVERSION);
+	CU_ASSERT(strstr(err.message, "ABI v3") != NULL);
+	fakehost_fini(&fh);
+}
+
 static void test_version_refusal(void)
 {
 	struct fakehost fh;
@@ -999,6 +1013,7 @@ int main(void)
 		{ "template_state", test_template_state },
 		{ "v1_state_loads", test_v1_state_loads },
 		{ "version_refusal", test_version_refusal },
+		{ "needs the ABI v3 codec", test_needs_v3_codec },
 		{ "clone", test_clone },
 		{ "concurrency", test_concurrency },
 		{ NULL, NULL },
