@@ -9,12 +9,21 @@
 //
 // writes OUTDIR/share_<case>.gob for every case below; the cases are the
 // ones tests/vsmb/test_vsmb.c encodes through the backend's record codec.
+//
+//	go run vsmbshare_oracle.go -check STATE_BLOB...
+//
+// reads vsmb state blobs the backend wrote (serial version 2: share
+// counter, next handle, shares, each a record and its handles), decodes
+// every record as hcsshim's GobDecode does and checks that Go encodes the
+// decoded values back to the very same bytes.
 package main
 
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -63,9 +72,91 @@ func record(s share) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// decodeRecord reads a record in GobDecode's order, all of it.
+func decodeRecord(data []byte) (share, error) {
+	var (
+		s       share
+		version uint32
+		guest   string
+	)
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	for _, v := range []interface{}{&version, &s.hostPath, &s.name, &s.files, &guest,
+		&s.options} {
+		if err := dec.Decode(v); err != nil {
+			return s, err
+		}
+	}
+	if version != 1 {
+		return s, fmt.Errorf("serial version %d", version)
+	}
+	if guest != guestPrefix+s.name {
+		return s, fmt.Errorf("guest path %q for share %s", guest, s.name)
+	}
+	var extra interface{}
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return s, fmt.Errorf("bytes after the record (%v)", err)
+	}
+	return s, nil
+}
+
+// check decodes one state blob's records and re-encodes each.
+func check(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	var counter, next, n uint64
+	for _, v := range []*uint64{&counter, &next, &n} {
+		if err := dec.Decode(v); err != nil {
+			return 0, err
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		var rec []byte
+		if err := dec.Decode(&rec); err != nil {
+			return int(i), err
+		}
+		s, err := decodeRecord(rec)
+		if err != nil {
+			return int(i), fmt.Errorf("record %d: %w", i, err)
+		}
+		again, err := record(s)
+		if err != nil {
+			return int(i), err
+		}
+		if !bytes.Equal(again, rec) {
+			return int(i), fmt.Errorf("record %d (%s): Go writes other bytes", i, s.name)
+		}
+		var handles uint64
+		if err := dec.Decode(&handles); err != nil {
+			return int(i), err
+		}
+		for h := uint64(0); h < 2*handles; h++ {
+			var x uint64
+			if err := dec.Decode(&x); err != nil {
+				return int(i), err
+			}
+		}
+	}
+	return int(n), nil
+}
+
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-check" {
+		for _, path := range os.Args[2:] {
+			n, err := check(path)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "FAIL: %s: %v\n", path, err)
+				os.Exit(1)
+			}
+			fmt.Printf("%s: %d records read by Go and written back byte for byte\n",
+				filepath.Base(path), n)
+		}
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: vsmbshare_oracle OUTDIR")
+		fmt.Fprintln(os.Stderr, "usage: vsmbshare_oracle OUTDIR | -check STATE_BLOB...")
 		os.Exit(2)
 	}
 	long := "/layers/" + string(bytes.Repeat([]byte("x"), 150))
