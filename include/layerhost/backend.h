@@ -265,7 +265,7 @@ struct lh_gob_codec {
 	uint32_t (*version)(const struct lh_gob_decoder *dec);
 
 	/* ---- end of ABI v2; ABI v3 (present when the services' gob_size
-	 * covers it, see lh_services_gob_has): ---- */
+	 * covers it, see LH_GOB_HAS): ---- */
 
 	/* A nested stream: the bytes of a whole gob stream, written by an
 	 * Encoder of its own, carried as one []byte value (what Go writes for
@@ -398,10 +398,10 @@ static inline bool lh_services_tell_version(const struct lh_host_services *host)
 	       LH_HAS_MEMBER(struct lh_gob_codec, host->gob_size, version) && host->gob->version;
 }
 
-/* Whether the host's codec has slot `member` (set): lh_services_gob_has(host,
+/* Whether the host's codec has slot `member`, set: LH_GOB_HAS(host,
  * get_struct) before using an ABI v3 codec slot. */
-#define lh_services_gob_has(host, member)                                               \
-	(LH_HAS_MEMBER(struct lh_host_services, (host)->struct_size, gob_size) &&        \
+#define LH_GOB_HAS(host, member)                                                 \
+	(LH_HAS_MEMBER(struct lh_host_services, (host)->struct_size, gob_size) && \
 	 LH_HAS_MEMBER(struct lh_gob_codec, (host)->gob_size, member) && (host)->gob->member)
 
 /* ------------------------------------------------------------------------ */

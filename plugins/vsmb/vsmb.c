@@ -160,11 +160,11 @@ static int vsmb_open(void *priv_, const struct lh_host_services *host, struct lh
 	if (!host || !lh_services_tell_version(host))
 		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's services are older than "
 			       "ABI v2 (no serial version for decode)");
-	if (!lh_services_gob_has(host, encoder_new) || !lh_services_gob_has(host, encoder_free) ||
-	    !lh_services_gob_has(host, put_stream) || !lh_services_gob_has(host, get_stream) ||
-	    !lh_services_gob_has(host, decoder_free) || !lh_services_gob_has(host, put_strings) ||
-	    !lh_services_gob_has(host, get_strings) || !lh_services_gob_has(host, put_struct) ||
-	    !lh_services_gob_has(host, get_struct))
+	if (!LH_GOB_HAS(host, encoder_new) || !LH_GOB_HAS(host, encoder_free) ||
+	    !LH_GOB_HAS(host, put_stream) || !LH_GOB_HAS(host, get_stream) ||
+	    !LH_GOB_HAS(host, decoder_free) || !LH_GOB_HAS(host, put_strings) ||
+	    !LH_GOB_HAS(host, get_strings) || !LH_GOB_HAS(host, put_struct) ||
+	    !LH_GOB_HAS(host, get_struct))
 		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's gob codec is older than ABI v3 "
 			       "(no []string or struct types for hcsshim's share records)");
 	priv->host = host;
