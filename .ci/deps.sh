@@ -7,10 +7,11 @@ set -eu
 # example's layers are made with (e2fsprogs, qemu-utils), QEMU for the qemu
 # driver's tests, and what the packaging tests check the installed files
 # with (man-db and groff for the man pages, mandoc's linter, bash-completion,
-# systemd's unit verifier).
+# systemd's unit verifier), and Go (golang-go: Go's own encoding/gob rebuilds
+# the VSMB share records' golden files, tests/vsmb/oracle).
 pkgs="cmake make gcc pkg-config libltdl-dev libinih-dev libcjson-dev libcunit1-dev
 zlib1g-dev e2fsprogs qemu-utils qemu-system-x86 python3
-man-db groff-base mandoc bash-completion systemd
+man-db groff-base mandoc bash-completion systemd golang-go
 libarchive-dev libext2fs-dev comerr-dev libssl-dev zstd $*"
 missing=
 for p in $pkgs; do

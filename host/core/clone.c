@@ -1,10 +1,10 @@
 /*
  * clone.c - see clone.h.
  *
- * The compute-system document follows hcsshim's clone: the devices each
- * backend adds under VirtualMachine/Devices, then
- * VirtualMachine.RestoreState.TemplateSystemId naming the template UVM
- * (hcsschema.RestoreState; Go's field order puts Devices first).
+ * The compute-system document follows hcsshim's clone: the template's
+ * base document (lh_document_base), the devices each backend adds under
+ * VirtualMachine/Devices, then VirtualMachine.RestoreState.TemplateSystemId
+ * naming the template UVM, every key in Go's order (lh_document_normalize).
  *
  * Undo on failure: the names already in scratch_dir and in its parent are
  * noted before anything happens; afterwards every new entry of scratch_dir
@@ -680,29 +680,39 @@ static int clone_backends(struct lh_host *tmpl, struct lh_host *clone, const cha
 	return rc;
 }
 
-static int clone_document_new(struct lh_host *clone, struct lh_error *err)
+/*
+ * The template's compute-system document, as hcsshim's UVM creation makes
+ * it with its default options (layerhost keeps no document of its own for
+ * a UVM): the template's OS, memory ([uvm] memory) and backing; hcsshim's
+ * default 2 processors. A WCOW UVM's own scratch, which hcsshim copies
+ * from the template into the clone's scratch folder, is at SCSI 0:0 as
+ * <scratch_dir>/sandbox.vhdx: layerhost does not make that disk (the
+ * UVM's scratch is the caller's, as for a new UVM). An LCOW UVM has no
+ * scratch of its own (its 0:0 is a container's).
+ */
+static int clone_document_new(struct lh_host *tmpl, struct lh_host *clone,
+			      const char *scratch_dir, struct lh_error *err)
 {
-	clone->document = cJSON_CreateObject();
-	if (!clone->document || !cJSON_AddObjectToObject(clone->document, "VirtualMachine"))
+	char scratch[PATH_MAX];
+	struct lh_document_uvm u = {
+		.os = tmpl->uvm.os,
+		.owner = "layerhost",
+		.memory_mb = tmpl->cfg->memory_bytes >> 20,
+		.processors = 2,
+		.allow_overcommit = !tmpl->uvm.physically_backed,
+		.scratch_path = NULL,
+	};
+
+	if (tmpl->uvm.os == LH_OS_WINDOWS) {
+		if (snprintf(scratch, sizeof(scratch), "%s/sandbox.vhdx", scratch_dir) >=
+		    (int)sizeof(scratch))
+			return LH_FAIL(err, -ENAMETOOLONG, "%s: path too long", scratch_dir);
+		u.scratch_path = scratch;
+	}
+	clone->document = lh_document_base(&u);
+	if (!clone->document)
 		return LH_FAIL(err, -ENOMEM, "out of memory");
 	return 0;
-}
-
-/* Backends add their devices in the order they are loaded; hcsschema's
- * Devices struct (and so Go's JSON) has them as Scsi, VirtualPMem, ...,
- * VirtualSmb: put the document in that order. */
-static void clone_document_order_devices(struct lh_host *clone)
-{
-	static const char *const go_order[] = { "Scsi", "VirtualPMem", "VirtualSmb" };
-	cJSON *devices = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(clone->document, "VirtualMachine"), "Devices");
-
-	for (size_t i = 0; devices && i < sizeof(go_order) / sizeof(go_order[0]); i++) {
-		cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(devices, go_order[i]);
-
-		if (item)
-			cJSON_AddItemToObject(devices, go_order[i], item);
-	}
 }
 
 /* After the devices, as RestoreState follows Devices in hcsschema. */
@@ -752,13 +762,16 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	identity.vm_boot[0] = '\0'; /* it lives in no VM yet */
 	lh_host_set_identity(clone, &identity, NULL);
 	pairs = calloc(template_host->n_instances + 1, sizeof(*pairs));
-	rc = pairs ? clone_document_new(clone, err) : LH_FAIL(err, -ENOMEM, "out of memory");
+	rc = pairs ? clone_document_new(template_host, clone, undo.scratch, err)
+		   : LH_FAIL(err, -ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = clone_backends(template_host, clone, undo.scratch, pairs, &done, err);
-	if (rc == 0) {
-		clone_document_order_devices(clone);
+	if (rc == 0)
 		rc = clone_document_restore_state(template_host, clone, err);
-	}
+	/* Backends add their devices in the order they are loaded: put every
+	 * key where Go's JSON of hcsschema has it. */
+	if (rc == 0)
+		lh_document_normalize(clone->document);
 	if (rc == 0)
 		rc = clone_records(template_host, clone, err);
 	if (rc == 0)

@@ -380,7 +380,10 @@ static int combined_layers(struct lh_host *host, const struct lh_mounted *m, boo
 			cJSON_AddStringToObject(layer, "Path", m->layers[i].uvm_path
 							      ? m->layers[i].uvm_path : "");
 		}
-		cJSON_AddStringToObject(settings, "ScratchPath", m->scratch_path);
+		/* hcsshim's CombineLayersWCOW sends no ScratchPath: the WCOW
+		 * scratch is the container root itself. */
+		if (m->kind == LH_KIND_LCOW)
+			cJSON_AddStringToObject(settings, "ScratchPath", m->scratch_path);
 	}
 	if (rc == 0 && !(text = cJSON_PrintUnformatted(req)))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
@@ -487,18 +490,25 @@ static int mount_lcow(struct lh_host *host, const struct lh_container_config *c,
 		      struct lh_mounted *m, struct lh_error *err)
 {
 	static const char *const ro[] = { "ro" };
+	char *guest_root = NULL;
 	int rc;
 
 	rc = attach_layers(host, c, &host->cfg->lcow_layers, "layer.vhd",
 			   LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER | LH_ATTACH_GUEST_MOUNT, ro, 1, m,
 			   err);
+	if (rc == 0 && (c->guest_root ? !(guest_root = strdup(c->guest_root))
+				      : asprintf(&guest_root, LCOW_GUEST_ROOT_FMT, c->name) < 0))
+		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+	/* hcsshim's MountLCOWLayers mounts the scratch at the container's
+	 * guest root, and gives the container its own scratch directory
+	 * under it (a shared scratch serves several containers). */
 	if (rc == 0)
-		rc = attach_scratch(host, c, &host->cfg->lcow_scratch, NULL, m, err);
+		rc = attach_scratch(host, c, &host->cfg->lcow_scratch, guest_root, m, err);
 	if (rc == 0 && (asprintf(&m->scratch_path, "%s/scratch/%s",
 				 m->scratch.uvm_path ? m->scratch.uvm_path : "", c->name) < 0 ||
-			(c->guest_root ? asprintf(&m->rootfs, "%s/rootfs", c->guest_root)
-				       : asprintf(&m->rootfs, LCOW_GUEST_ROOT_FMT "/rootfs", c->name)) < 0))
+			asprintf(&m->rootfs, "%s/rootfs", guest_root) < 0))
 		rc = LH_FAIL(err, -ENOMEM, "out of memory");
+	free(guest_root);
 	if (rc == 0)
 		rc = combined_layers(host, m, true, err);
 	if (rc == 0)

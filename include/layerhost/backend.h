@@ -36,7 +36,7 @@ extern "C" {
 
 /* The newest ABI this header describes. The host loads plugins of every
  * version from LH_BACKEND_ABI_MIN up to it. */
-#define LH_BACKEND_ABI_VERSION 2
+#define LH_BACKEND_ABI_VERSION 3
 #define LH_BACKEND_ABI_MIN 1
 
 /* Whether a versioned struct whose builder knew `size` bytes of it has
@@ -178,13 +178,59 @@ struct lh_disk_info {
 /* The gob codec                                                             */
 
 /*
- * A stream of singleton values, byte-identical to what Go's encoding/gob
- * writes when one Encoder encodes a sequence of basic values (bool, int*,
- * uint*, string, []byte). Encoders and decoders are host objects: a plugin
- * only ever receives them as arguments of encode / decode.
+ * A stream of values, byte-identical to what Go's encoding/gob writes when
+ * one Encoder encodes a sequence of values: basic ones (bool, int*, uint*,
+ * string, []byte) from ABI v1, and from ABI v3 []string, structs of bool,
+ * int and uint fields, and nested streams (what a Go GobEncoder returns).
+ * Encoders and decoders are host objects: a plugin receives them as
+ * arguments of encode / decode, or from the ABI v3 stream slots.
  */
 struct lh_gob_encoder;
 struct lh_gob_decoder;
+
+/* gob's predefined type ids, as they name a struct field's type. */
+enum lh_gob_type {
+	LH_GOB_BOOL = 1,
+	LH_GOB_INT = 2,   /* every Go signed integer */
+	LH_GOB_UINT = 3,  /* every Go unsigned integer */
+	LH_GOB_BYTES = 5, /* []byte */
+	LH_GOB_STRING = 6,
+};
+
+/* The most fields a struct type may have, and the most user types (slice
+ * and struct types) one stream may define. */
+#define LH_GOB_MAX_FIELDS 64
+#define LH_GOB_MAX_TYPES 16
+
+/* One field of a Go struct type, in the Go declaration's order: its exact
+ * (exported) Go name and its type, LH_GOB_BOOL, LH_GOB_INT or LH_GOB_UINT. */
+struct lh_gob_field {
+	const char *name;
+	enum lh_gob_type type;
+};
+
+/* A Go struct type as gob describes it: its Go type name (reflect's Name,
+ * no package) and its fields, 1 to LH_GOB_MAX_FIELDS. An encoder knows a
+ * type by the descriptor's address: keep one static const descriptor per
+ * Go type. */
+struct lh_gob_struct_type {
+	const char *name;
+	const struct lh_gob_field *fields;
+	size_t n_fields;
+};
+
+/* A struct field's value, read through the member its type names. */
+union lh_gob_value {
+	bool b;
+	int64_t i;
+	uint64_t u;
+};
+
+/* get_strings calls it once per element, in order, with a NUL-terminated
+ * copy valid for the call. A non-zero return stops the read and is
+ * returned (the callback fills `err` itself). */
+typedef int (*lh_gob_string_fn)(void *arg, size_t index, const char *value,
+				struct lh_error *err);
 
 struct lh_gob_codec {
 	/* Append one value. Return 0 or -ENOMEM; after a failure the encoder
@@ -218,7 +264,60 @@ struct lh_gob_codec {
 	 * of its own). */
 	uint32_t (*version)(const struct lh_gob_decoder *dec);
 
-	/* ---- end of ABI v2: append only ---- */
+	/* ---- end of ABI v2; ABI v3 (present when the services' gob_size
+	 * covers it, see LH_GOB_HAS): ---- */
+
+	/* A nested stream: the bytes of a whole gob stream, written by an
+	 * Encoder of its own, carried as one []byte value (what Go writes for
+	 * a GobEncoder such as hcsshim's VSMBShare). A new encoder starts with
+	 * no types sent: its first slice or struct is defined again, with ids
+	 * from 65 in order of first use, as in a fresh Go process. NULL on
+	 * ENOMEM; free it with encoder_free (NULL-safe). */
+	struct lh_gob_encoder *(*encoder_new)(void);
+	void (*encoder_free)(struct lh_gob_encoder *enc);
+	/* Append `inner`'s whole stream to enc as one []byte value. 0 or
+	 * -ENOMEM (also when inner itself failed). */
+	int (*put_stream)(struct lh_gob_encoder *enc, const struct lh_gob_encoder *inner);
+	/* Read the next []byte value and open a decoder over it: it borrows
+	 * dec's bytes (valid while dec's are), names file offsets in its
+	 * errors, has dec's version and no types defined yet. Free it with
+	 * decoder_free (NULL-safe); `remaining` says whether it was read to
+	 * the end. -LH_ECORRUPT as get_bytes, -ENOMEM. */
+	int (*get_stream)(struct lh_gob_decoder *dec, struct lh_gob_decoder **inner,
+			  struct lh_error *err);
+	void (*decoder_free)(struct lh_gob_decoder *dec);
+
+	/* A []string value. The first one on an encoder is preceded by the
+	 * type definition of []string, as Go sends it (once per encoder).
+	 * values may be NULL when n is 0 (Go's nil and empty slices encode
+	 * alike). 0, -ENOMEM, or -EOVERFLOW past LH_GOB_MAX_TYPES types. */
+	int (*put_strings)(struct lh_gob_encoder *enc, const char *const *values, size_t n);
+	/* Read a []string value (taking in the type definitions before it),
+	 * calling fn per element. More than max_count elements, an element of
+	 * cap or more bytes or holding a NUL, a value of another type, a
+	 * malformed or unsupported type definition are -LH_ECORRUPT with the
+	 * byte offset; on any failure the decoder is where it was. */
+	int (*get_strings)(struct lh_gob_decoder *dec, size_t max_count, size_t cap,
+			   lh_gob_string_fn fn, void *arg, struct lh_error *err);
+
+	/* A struct value of `type`: values[i] is field i's value. Only fields
+	 * with non-zero values are written, as (field delta, value) pairs
+	 * ended by 0; the first value of a type on an encoder is preceded by
+	 * its type definition. 0, -ENOMEM, -EINVAL for a bad descriptor,
+	 * -EOVERFLOW past LH_GOB_MAX_TYPES types. */
+	int (*put_struct)(struct lh_gob_encoder *enc, const struct lh_gob_struct_type *type,
+			  const union lh_gob_value *values);
+	/* Read a struct value into values[0..type->n_fields) (zero for fields
+	 * not sent), taking in the type definitions before it. The sender's
+	 * type must have type->name, and each of its fields must be one of
+	 * type's, by name and type (it may lack some: they stay zero). A
+	 * field sent with its zero value, a bool other than 1, a field out of
+	 * range or out of order, another type's value are -LH_ECORRUPT with
+	 * the byte offset; on any failure the decoder is where it was. */
+	int (*get_struct)(struct lh_gob_decoder *dec, const struct lh_gob_struct_type *type,
+			  union lh_gob_value *values, struct lh_error *err);
+
+	/* ---- end of ABI v3: append only ---- */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -298,6 +397,12 @@ static inline bool lh_services_tell_version(const struct lh_host_services *host)
 	return LH_HAS_MEMBER(struct lh_host_services, host->struct_size, gob_size) &&
 	       LH_HAS_MEMBER(struct lh_gob_codec, host->gob_size, version) && host->gob->version;
 }
+
+/* Whether the host's codec has slot `member`, set: LH_GOB_HAS(host,
+ * get_struct) before using an ABI v3 codec slot. */
+#define LH_GOB_HAS(host, member)                                                 \
+	(LH_HAS_MEMBER(struct lh_host_services, (host)->struct_size, gob_size) && \
+	 LH_HAS_MEMBER(struct lh_gob_codec, (host)->gob_size, member) && (host)->gob->member)
 
 /* ------------------------------------------------------------------------ */
 /* Plugin options: the [plugin.NAME] section of the INI file                */

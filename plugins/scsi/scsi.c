@@ -228,8 +228,7 @@ static struct scsi_attachment *scsi_attachment_new(struct scsi_priv *priv,
 	else if (!w->guest_mount)
 		uvm_path = strdup("");
 	else if (asprintf(&uvm_path,
-			  priv->os == LH_OS_WINDOWS ? "c:\\mounts\\scsi\\m%llu"
-						    : "/run/mounts/scsi/m%llu",
+			  priv->os == LH_OS_WINDOWS ? "C:\\mounts\\m%llu" : "/run/mounts/m%llu",
 			  (unsigned long long)priv->host->next_mount_id(priv->host->ctx)) < 0)
 		uvm_path = NULL;
 	a->uvm_path = uvm_path;

@@ -117,8 +117,8 @@ void scsi_reset(struct scsi_priv *priv);
 
 /* ---- scsi_requests.c ----------------------------------------------------- */
 
-/* The hcsshim Attachment JSON for a (also the clone document's value),
- * with `path` in place of a->host_path when non-NULL. malloc'd or NULL. */
+/* The clone document's Attachment for a: Type and Path only, as hcsshim
+ * writes it, `path` in place of a->host_path when non-NULL. malloc'd or NULL. */
 char *scsi_attachment_json(const struct scsi_attachment *a, const char *path);
 /* ModifySettingRequest adding / removing a, with the guest (un)mount when
  * a->uvm_path is set, for a UVM of `os`. malloc'd or NULL (ENOMEM). */

@@ -28,12 +28,22 @@ static cJSON *scsi_attachment_object(const struct scsi_attachment *a, const char
 
 char *scsi_attachment_json(const struct scsi_attachment *a, const char *path)
 {
-	return lh_json_print(scsi_attachment_object(a, path));
+	cJSON *obj = cJSON_CreateObject();
+
+	/* hcsshim's clone writes an attachment's Path and Type only. */
+	if (obj && !(lh_json_add_string(obj, "Type", scsi_type_name(a->type)) &&
+		     lh_json_add_string(obj, "Path", path ? path : a->host_path))) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
+	return lh_json_print(obj);
 }
 
 /* LCOWMappedVirtualDisk{MountPath, Lun, Controller, Partition, ReadOnly,
- * Encrypted, Options, ...} or WCOWMappedVirtualDisk{ContainerPath, Lun}. */
-static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_os os)
+ * Encrypted, Options, ...} or WCOWMappedVirtualDisk{ContainerPath, Lun}.
+ * A removal names only the disk (hcsshim's RemoveSCSI: MountPath, Lun,
+ * Controller). */
+static cJSON *scsi_guest_settings(const struct scsi_attachment *a, bool wcow, bool add)
 {
 	cJSON *obj = cJSON_CreateObject();
 	cJSON *options;
@@ -41,15 +51,15 @@ static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_o
 
 	if (!obj)
 		return NULL;
-	if (os == LH_OS_WINDOWS) {
+	if (wcow) {
 		ok = lh_json_add_string(obj, "ContainerPath", a->uvm_path) &&
 		     lh_json_add_uint(obj, "Lun", (uint64_t)a->lun);
 	} else {
 		ok = lh_json_add_string(obj, "MountPath", a->uvm_path) &&
 		     lh_json_add_uint(obj, "Lun", (uint64_t)a->lun) &&
 		     lh_json_add_uint(obj, "Controller", (uint64_t)a->controller) &&
-		     lh_json_add_true(obj, "ReadOnly", a->read_only);
-		if (ok && a->n_guest_options) {
+		     (!add || lh_json_add_true(obj, "ReadOnly", a->read_only));
+		if (ok && add && a->n_guest_options) {
 			options = cJSON_AddArrayToObject(obj, "Options");
 			ok = options != NULL;
 			for (size_t i = 0; ok && i < a->n_guest_options; i++) {
@@ -67,8 +77,11 @@ static cJSON *scsi_guest_settings(const struct scsi_attachment *a, enum lh_uvm_o
 	return NULL;
 }
 
-/* The add carries the attachment, the remove only its slot; either carries
- * the guest (un)mount when the disk is mounted in the guest. */
+/* The add carries the attachment, the remove only its slot. An Add mounts
+ * in the guest only what has a guest path; a Remove always ejects in a
+ * guest, mounted or not, so the guest forgets the slot before it is reused
+ * (hcsshim's RemoveSCSI, whose test is "windows with a path: WCOW settings,
+ * anything else: LCOW's", kept as it is). */
 static char *scsi_request(const struct scsi_attachment *a, enum lh_uvm_os os, bool add)
 {
 	char resource[128];
@@ -79,8 +92,10 @@ static char *scsi_request(const struct scsi_attachment *a, enum lh_uvm_os os, bo
 	req = lh_request_new(resource, add ? "Add" : "Remove");
 	if (add)
 		req = lh_request_add_settings(req, scsi_attachment_object(a, NULL));
-	if (a->uvm_path[0])
-		req = lh_request_add_guest(req, "MappedVirtualDisk", scsi_guest_settings(a, os));
+	if (add ? a->uvm_path[0] != '\0' : os != LH_OS_NONE)
+		req = lh_request_add_guest(req, "MappedVirtualDisk",
+					   scsi_guest_settings(a, os == LH_OS_WINDOWS &&
+								  a->uvm_path[0], add));
 	return lh_json_print(req);
 }
 

@@ -12,7 +12,8 @@
  *     uint  number of live handles (>= 1), then each as a uint
  *
  * Reserved slots are not saved: they follow from the UVM's OS. The guest
- * options ride along because the remove request repeats the mount settings.
+ * options ride along as part of the attachment (what the guest mounted it
+ * with), though a remove no longer repeats them.
  * Attachments still being added or removed are not saved.
  */
 #include "scsi_private.h"

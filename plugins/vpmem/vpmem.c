@@ -222,8 +222,11 @@ static int vpmem_measure(struct vpmem_priv *priv, const char *path, uint64_t *si
 	*size = info.data_size;
 	*cls = 0;
 	if (priv->multi_mapping) {
-		/* The guest maps whole pages; the region is a whole class. */
-		*size = vpmem_page_align(info.data_size);
+		/* hcsshim maps the whole file (its dm-verity hash tree may sit
+		 * after the ext4 data; the footer comes along) in whole pages,
+		 * and names the mount after that size; the region is a whole
+		 * class. */
+		*size = vpmem_page_align(info.file_size);
 		*cls = vpmem_alloc_class(*size);
 		if (*cls < 0 || *cls > priv->top_class)
 			return LH_FAIL(err, -LH_ETOOLARGE, "vpmem: %s: %" PRIu64 " bytes need a "

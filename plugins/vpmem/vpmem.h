@@ -152,13 +152,14 @@ void vpmem_state_clear(struct vpmem_priv *priv);
 
 /* ---- requests (vpmem_requests.c): malloc'd compact JSON or NULL (ENOMEM) - */
 
-/* Add layer; create: the layer creates its device (multi) - single mode
- * always creates. */
+/* Add layer: single mode, its device; multi mode, its mapping, also for a
+ * device's first layer (create, which changes nothing on the wire). */
 char *vpmem_request_add(const struct vpmem_priv *priv, const struct vpmem_layer *layer,
 			bool create);
 char *vpmem_request_remove(const struct vpmem_priv *priv, const struct vpmem_layer *layer);
-/* The VirtualPMemDevice of a present device for a compute-system document,
- * with, in multi mode, its Mappings: `layers` are the device's layers. */
+/* The VirtualPMemDevice of a present device for a compute-system document:
+ * the file it was created with; the schema has no mappings, so a
+ * multi-mapped device's other layers (in `layers`) are not listed. */
 char *vpmem_device_document(const struct vpmem_priv *priv, uint32_t device,
 			    struct vpmem_layer *const *layers, size_t n_layers);
 /* Order layers by device, then offset (list, encode, clone). */

@@ -28,6 +28,15 @@ static cJSON *vpmem_json_device(const char *host_path)
 	return dev;
 }
 
+static char *vpmem_json_device_text(const char *host_path)
+{
+	cJSON *dev = vpmem_json_device(host_path);
+	char *text = dev ? cJSON_PrintUnformatted(dev) : NULL;
+
+	cJSON_Delete(dev);
+	return text;
+}
+
 /* hcsschema.VirtualPMemMapping {HostPath, ImageFormat}. */
 static cJSON *vpmem_json_mapping(const char *host_path)
 {
@@ -70,7 +79,11 @@ char *vpmem_request_add(const struct vpmem_priv *priv, const struct vpmem_layer 
 	char path[128];
 	cJSON *settings, *req;
 
-	if (create || !priv->multi_mapping) {
+	/* Multi-mapping: hcsshim registers a new device in its own table
+	 * before building the request, so even a device's first layer goes
+	 * to .../Mappings/<offset> as a VirtualPMemMapping. */
+	(void)create;
+	if (!priv->multi_mapping) {
 		snprintf(path, sizeof(path), VPMEM_DEVICE_PATH, layer->device);
 		settings = vpmem_json_device(layer->host_path);
 	} else {
@@ -98,59 +111,14 @@ char *vpmem_request_remove(const struct vpmem_priv *priv, const struct vpmem_lay
 	return lh_json_print(req);
 }
 
-struct vpmem_doc_mapping {
-	char key[24];
-	const struct vpmem_layer *layer;
-};
-
-static int vpmem_doc_mapping_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct vpmem_doc_mapping *)a)->key,
-		      ((const struct vpmem_doc_mapping *)b)->key);
-}
-
 char *vpmem_device_document(const struct vpmem_priv *priv, uint32_t device,
 			    struct vpmem_layer *const *layers, size_t n_layers)
 {
-	const struct vpmem_device *dev = &priv->devices[device];
-	struct vpmem_doc_mapping *maps = NULL;
-	size_t n_maps = 0;
-	cJSON *doc = vpmem_json_device(dev->host_path);
-	cJSON *mappings;
-	char *text = NULL;
-
-	if (!doc)
-		return NULL;
-	if (priv->multi_mapping && n_layers) {
-		maps = calloc(n_layers, sizeof(*maps));
-		if (!maps)
-			goto out;
-	}
-	for (size_t i = 0; maps && i < n_layers; i++) {
-		/* The device's own layer at offset 0 is the device itself. */
-		if (layers[i]->offset == 0 && strcmp(layers[i]->host_path, dev->host_path) == 0)
-			continue;
-		snprintf(maps[n_maps].key, sizeof(maps[n_maps].key), "%" PRIu64, layers[i]->offset);
-		maps[n_maps++].layer = layers[i];
-	}
-	if (n_maps) {
-		/* Go writes map keys in string order. */
-		qsort(maps, n_maps, sizeof(*maps), vpmem_doc_mapping_cmp);
-		mappings = cJSON_AddObjectToObject(doc, "Mappings");
-		if (!mappings)
-			goto out;
-		for (size_t i = 0; i < n_maps; i++) {
-			cJSON *map = vpmem_json_mapping(maps[i].layer->host_path);
-
-			if (!map || !cJSON_AddItemToObject(mappings, maps[i].key, map)) {
-				cJSON_Delete(map);
-				goto out;
-			}
-		}
-	}
-	text = cJSON_PrintUnformatted(doc);
-out:
-	free(maps);
-	cJSON_Delete(doc);
-	return text;
+	/* hcsschema.VirtualPMemDevice has no mappings: a device is listed
+	 * with the file it was created for, as its first layer came. A
+	 * multi-mapped device's other layers are in the clone's state only
+	 * (hcsshim never cloned an LCOW UVM; see README). */
+	(void)layers;
+	(void)n_layers;
+	return vpmem_json_device_text(priv->devices[device].host_path);
 }

@@ -149,10 +149,19 @@ static int vsmb_open(void *priv_, const struct lh_host_services *host, struct lh
 	struct vsmb_priv *priv = priv_;
 	int rc = 0;
 
-	/* The blob carries no version of its own: the host must tell it. */
+	/* The blob carries no version of its own: the host must tell it; and
+	 * its share records need the codec's nested streams, []string and
+	 * structs. */
 	if (!host || !lh_services_tell_version(host))
 		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's services are older than "
 			       "ABI v2 (no serial version for decode)");
+	if (!LH_GOB_HAS(host, encoder_new) || !LH_GOB_HAS(host, encoder_free) ||
+	    !LH_GOB_HAS(host, put_stream) || !LH_GOB_HAS(host, get_stream) ||
+	    !LH_GOB_HAS(host, decoder_free) || !LH_GOB_HAS(host, put_strings) ||
+	    !LH_GOB_HAS(host, get_strings) || !LH_GOB_HAS(host, put_struct) ||
+	    !LH_GOB_HAS(host, get_struct))
+		return LH_FAIL(err, -LH_EVERSION, "vsmb: the host's gob codec is older than ABI v3 "
+			       "(no []string or struct types for hcsshim's share records)");
 	priv->host = host;
 	priv->next_handle = 1;
 	lh_map_init(&priv->shares, LH_MAP_CUSTOM, vsmb_share_matches);
@@ -435,11 +444,9 @@ static int vsmb_release(void *priv_, uint64_t id, struct lh_error *err)
 		vsmb_wait_idle(priv, handle->share, NULL);
 	}
 	share = handle->share;
-	if (share->refs > 1 || vsmb_keeps_alive(share)) {
-		if (share->refs == 1)
-			priv->host->log(priv->host->ctx, LH_LOG_DEBUG,
-					"share %s of '%s' is direct-mapped: kept in the UVM",
-					share->name, share->path);
+	/* hcsshim (d816cbe89) removes a share when its last reference goes,
+	 * direct-mapped or not. */
+	if (share->refs > 1) {
 		vsmb_drop_handle(priv, handle);
 		goto unlock;
 	}

@@ -24,9 +24,16 @@
 #define VSMB_RESOURCE_PATH "VirtualMachine/Devices/VirtualSmb/Shares"
 #define VSMB_DOCUMENT_PATH "VirtualMachine/Devices/VirtualSmb/Shares/-"
 #define VSMB_GUEST_PREFIX "\\\\?\\VMSMB\\VSMB-{dcc079ae-60ba-4d07-847c-3493609c0870}\\"
-/* The blob format encode writes (vsmb_codec.c). */
-#define VSMB_SERIAL_VERSION 1
+/* The blob format encode writes (vsmb_codec.c): 2 since share records are
+ * hcsshim's VSMBShare records; 1 is still read. */
+#define VSMB_SERIAL_VERSION 2
+/* hcsshim's vsmbCurrentSerialVersionID, the first value of a record. */
+#define VSMB_RECORD_SERIAL_VERSION 1
+/* Far above real use; keeps garbage counts from looping for long. */
+#define VSMB_MAX_FILES (1u << 20)
 #define VSMB_NAME_CAP 24
+/* A share without handles: older layerhost kept direct-mapped shares in the
+ * UVM; a state of serial version 1 may still hold some. */
 #define VSMB_KEPT_NOTE "kept: direct-mapped share"
 
 /* VirtualSmbShareOptions, one bit per field in hcsshim's field order (the
@@ -142,11 +149,6 @@ uint32_t vsmb_default_options(const struct vsmb_priv *priv, bool read_only, bool
 			      bool file_share);
 /* hcsshim's SetSaveableVSMBOptions: what a saved VM can keep. */
 uint32_t vsmb_saveable_options(uint32_t options);
-/* Direct-mapped shares are never removed (hcsshim keeps them alive). */
-static inline bool vsmb_keeps_alive(const struct vsmb_share *share)
-{
-	return !(share->options & VSMB_BIT(VSMB_NO_DIRECTMAP));
-}
 
 /* Allocate a share (state ADDING, no files) named after `number`. NULL on
  * ENOMEM. Free with vsmb_share_free. */
@@ -181,6 +183,35 @@ int vsmb_add_handle(struct vsmb_priv *priv, uint64_t id, struct vsmb_share *shar
 /* Free every share and handle (priv stays open, empty). Lock held or
  * no other thread. */
 void vsmb_clear(struct vsmb_priv *priv);
+
+/* ---- hcsshim's VSMBShare record (vsmb_record.c) -------------------------- */
+
+/* The options struct as gob describes it (its fields are the JSON keys). */
+extern const struct lh_gob_struct_type vsmb_options_type;
+
+/* One share as VSMBShare.GobEncode writes it. Strings malloc'd after
+ * vsmb_record_read (free with vsmb_record_free); a writer may point them
+ * anywhere. */
+struct vsmb_record {
+	char *host_path;
+	char *name;
+	char **files; /* allowedFiles: host paths of the files */
+	size_t n_files;
+	char *guest_path;
+	uint32_t options; /* VSMB_BIT(enum vsmb_option_bit) */
+};
+
+/* Write the record's six values into enc, which must be a fresh encoder
+ * (the record is a stream of its own). 0 or the codec's failure. */
+int vsmb_record_write(const struct lh_gob_codec *gob, struct lh_gob_encoder *enc,
+		      const struct vsmb_record *rec);
+/* Read a whole record stream (nothing may follow it). -LH_EVERSION for a
+ * record of another serial version, -LH_ECORRUPT with the byte offset. */
+int vsmb_record_read(const struct lh_gob_codec *gob, struct lh_gob_decoder *dec,
+		     struct vsmb_record *rec, struct lh_error *err);
+/* Append a copy of path to rec's files. 0 or -ENOMEM. */
+int vsmb_record_add_file(struct vsmb_record *rec, const char *path);
+void vsmb_record_free(struct vsmb_record *rec);
 
 /* ---- encode / decode / clone (vsmb_codec.c) ------------------------------ */
 

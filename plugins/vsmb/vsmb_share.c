@@ -7,27 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* VirtualSmbShareOptions json tags, indexed by enum vsmb_option_bit. */
-static const char *const vsmb_option_names[VSMB_OPTION_COUNT] = {
-	[VSMB_READ_ONLY] = "ReadOnly",
-	[VSMB_SHARE_READ] = "ShareRead",
-	[VSMB_CACHE_IO] = "CacheIo",
-	[VSMB_NO_OPLOCKS] = "NoOplocks",
-	[VSMB_TAKE_BACKUP_PRIVILEGE] = "TakeBackupPrivilege",
-	[VSMB_USE_SHARE_ROOT_IDENTITY] = "UseShareRootIdentity",
-	[VSMB_NO_DIRECTMAP] = "NoDirectmap",
-	[VSMB_NO_LOCKS] = "NoLocks",
-	[VSMB_NO_DIRNOTIFY] = "NoDirnotify",
-	[VSMB_VM_SHARED_MEMORY] = "VmSharedMemory",
-	[VSMB_RESTRICT_FILE_ACCESS] = "RestrictFileAccess",
-	[VSMB_FORCE_LEVEL_II_OPLOCKS] = "ForceLevelIIOplocks",
-	[VSMB_REPARSE_BASE_LAYER] = "ReparseBaseLayer",
-	[VSMB_PSEUDO_OPLOCKS] = "PseudoOplocks",
-	[VSMB_NON_CACHE_IO] = "NonCacheIo",
-	[VSMB_PSEUDO_DIRNOTIFY] = "PseudoDirnotify",
-	[VSMB_SINGLE_FILE_MAPPING] = "SingleFileMapping",
-};
-
 #define VSMB_READ_ONLY_SET                                                              \
 	(VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SHARE_READ) | VSMB_BIT(VSMB_CACHE_IO) | \
 	 VSMB_BIT(VSMB_PSEUDO_OPLOCKS))
@@ -244,7 +223,7 @@ static cJSON *vsmb_share_object(const struct vsmb_share *share, uint32_t options
 	if (!opts)
 		goto fail;
 	for (int bit = 0; bit < VSMB_OPTION_COUNT; bit++)
-		if ((options & VSMB_BIT(bit)) && !cJSON_AddTrueToObject(opts, vsmb_option_names[bit]))
+		if ((options & VSMB_BIT(bit)) && !cJSON_AddTrueToObject(opts, vsmb_options_type.fields[bit].name))
 			goto fail;
 	return obj;
 fail:

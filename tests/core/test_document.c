@@ -118,6 +118,75 @@ static void test_nothing_changed_on_failure(void)
 
 /* A clone's compute-system document built the way backends build it,
  * against a golden file. */
+/* Keys where Go's encoding/json puts them: map keys sorted as strings
+ * (controller 1's GUID sorts before controller 0's; LUN "10" before "2"),
+ * struct fields in hcsschema's order. */
+static void test_normalize_go_order(void)
+{
+	static const char *const adds[][2] = {
+		{ "VirtualMachine/RestoreState/TemplateSystemId", "\"t\"" },
+		{ "VirtualMachine/Devices/VirtualSmb/DirectFileMappingInMB", "1024" },
+		{ "VirtualMachine/Devices/VirtualSmb/Shares/-", "{\"Name\":\"s1\"}" },
+		{ "VirtualMachine/Devices/HvSocket", "{}" },
+		{ "VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/2",
+		  "{\"Path\":\"a\"}" },
+		{ "VirtualMachine/Devices/Scsi/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/Attachments/10",
+		  "{\"Path\":\"b\"}" },
+		{ "VirtualMachine/Devices/Scsi/0110f83b-de10-5172-a266-78bca56bf50a/Attachments/0",
+		  "{\"Path\":\"c\"}" },
+		{ "VirtualMachine/Devices/VirtualPMem/Devices/1", "{}" },
+		{ "VirtualMachine/Devices/VirtualPMem/Devices/0", "{}" },
+		{ "VirtualMachine/StopOnReset", "true" },
+		{ "ShouldTerminateOnLastHandleClosed", "true" },
+		{ "Owner", "\"o\"" },
+	};
+	cJSON *doc = cJSON_CreateObject();
+	struct lh_error err = { 0 };
+
+	for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
+		CU_ASSERT_EQUAL(lh_document_add(doc, adds[i][0], adds[i][1], &err), 0);
+	lh_document_normalize(doc);
+	expect_doc(doc, "{\"Owner\":\"o\",\"VirtualMachine\":{\"StopOnReset\":true,\"Devices\":{"
+		   "\"Scsi\":{\"0110f83b-de10-5172-a266-78bca56bf50a\":{\"Attachments\":{\"0\":"
+		   "{\"Path\":\"c\"}}},\"df6d0690-79e5-55b6-a5ec-c1e2f77f580a\":{\"Attachments\":{"
+		   "\"10\":{\"Path\":\"b\"},\"2\":{\"Path\":\"a\"}}}},\"VirtualPMem\":{\"Devices\":{"
+		   "\"0\":{},\"1\":{}}},\"HvSocket\":{},\"VirtualSmb\":{\"Shares\":[{\"Name\":\"s1\"}],"
+		   "\"DirectFileMappingInMB\":1024}},\"RestoreState\":{\"TemplateSystemId\":\"t\"}},"
+		   "\"ShouldTerminateOnLastHandleClosed\":true}");
+	cJSON_Delete(doc);
+}
+
+/* The base documents, as hcsshim's UVM creation writes them. */
+static void test_base_documents(void)
+{
+	struct lh_document_uvm w = { .os = LH_OS_WINDOWS, .owner = "layerhost", .memory_mb = 1024,
+				     .processors = 2, .allow_overcommit = true,
+				     .scratch_path = "/c/sandbox.vhdx" };
+	struct lh_document_uvm l = { .os = LH_OS_LINUX, .owner = "layerhost", .memory_mb = 512,
+				     .processors = 2, .allow_overcommit = false };
+	cJSON *doc = lh_document_base(&w);
+
+	expect_doc(doc, "{\"Owner\":\"layerhost\",\"SchemaVersion\":{\"Major\":2,\"Minor\":1},"
+		   "\"VirtualMachine\":{\"StopOnReset\":true,\"Chipset\":{\"Uefi\":{\"BootThis\":{"
+		   "\"DeviceType\":\"VmbFs\",\"DevicePath\":\"\\\\EFI\\\\Microsoft\\\\Boot\\\\"
+		   "bootmgfw.efi\"}}},\"ComputeTopology\":{\"Memory\":{\"SizeInMB\":1024,"
+		   "\"AllowOvercommit\":true,\"EnableHotHint\":true},\"Processor\":{\"Count\":2}},"
+		   "\"Devices\":{\"Scsi\":{\"df6d0690-79e5-55b6-a5ec-c1e2f77f580a\":{\"Attachments\":"
+		   "{\"0\":{\"Type\":\"VirtualDisk\",\"Path\":\"/c/sandbox.vhdx\"}}}},\"HvSocket\":{"
+		   "\"HvSocketConfig\":{\"DefaultBindSecurityDescriptor\":\"D:P(A;;FA;;;SY)"
+		   "(A;;FA;;;BA)\"}},\"VirtualSmb\":{\"DirectFileMappingInMB\":1024}}},"
+		   "\"ShouldTerminateOnLastHandleClosed\":true}");
+	cJSON_Delete(doc);
+	doc = lh_document_base(&l);
+	expect_doc(doc, "{\"Owner\":\"layerhost\",\"SchemaVersion\":{\"Major\":2,\"Minor\":1},"
+		   "\"VirtualMachine\":{\"StopOnReset\":true,\"Chipset\":{},\"ComputeTopology\":{"
+		   "\"Memory\":{\"SizeInMB\":512},\"Processor\":{\"Count\":2}},\"Devices\":{"
+		   "\"HvSocket\":{\"HvSocketConfig\":{\"DefaultBindSecurityDescriptor\":"
+		   "\"D:P(A;;FA;;;SY)(A;;FA;;;BA)\"}},\"VirtualSmb\":{\"DirectFileMappingInMB\":1024}}},"
+		   "\"ShouldTerminateOnLastHandleClosed\":true}");
+	cJSON_Delete(doc);
+}
+
 static void test_clone_document_golden(void)
 {
 	cJSON *doc = cJSON_CreateObject();
@@ -152,6 +221,8 @@ int main(void)
 		{ "bad JSON", test_bad_json },
 		{ "nothing changed on failure", test_nothing_changed_on_failure },
 		{ "clone document golden", test_clone_document_golden },
+		{ "keys in Go's order", test_normalize_go_order },
+		{ "base documents", test_base_documents },
 		{ NULL, NULL },
 	};
 

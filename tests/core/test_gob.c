@@ -442,6 +442,272 @@ static void test_strict_type_definition(void)
 	expect_corrupt(B(0x03, 0x01, 0x00, 0x00), READ_UINT, 0, 0, "type definition");
 }
 
+/* ---- user types: []string, structs, nested streams --------------------------- */
+
+static const struct lh_gob_field pair_fields[] = {
+	{ "On", LH_GOB_BOOL },
+	{ "Delta", LH_GOB_INT },
+	{ "Count", LH_GOB_UINT },
+};
+static const struct lh_gob_struct_type pair_type = { "Pair", pair_fields, 3 };
+
+/* What Go 1.19 writes for `type Pair struct{On bool; Delta int; Count uint}`. */
+#define PAIR_DEF 0x2d, 0xff, 0x81, 0x03, 0x01, 0x01, 0x04, 'P', 'a', 'i', 'r', 0x01, 0xff, 0x82, \
+	0x00, 0x01, 0x03, 0x01, 0x02, 'O', 'n', 0x01, 0x02, 0x00, 0x01, 0x05, 'D', 'e', 'l', 't',   \
+	'a', 0x01, 0x04, 0x00, 0x01, 0x05, 'C', 'o', 'u', 'n', 't', 0x01, 0x06, 0x00, 0x00, 0x00
+#define STRINGS_DEF 0x0c, 0xff, 0x81, 0x02, 0x01, 0x02, 0xff, 0x82, 0x00, 0x01, 0x0c, 0x00, 0x00
+
+static void test_golden_strings(void)
+{
+	struct lh_gob_encoder enc;
+	const char *const two[] = { "a.txt", "b.txt" };
+
+	/* HCS-FACTS.md: the definition, once per encoder, then each value. */
+	lh_gob_encoder_init(&enc);
+	CU_ASSERT_EQUAL(lh_gob_put_strings(&enc, NULL, 0), 0);
+	CU_ASSERT_EQUAL(lh_gob_put_strings(&enc, two, 2), 0);
+	check_enc(&enc, B(STRINGS_DEF, 0x04, 0xff, 0x82, 0x00, 0x00, 0x10, 0xff, 0x82, 0x00, 0x02,
+			  0x05, 'a', '.', 't', 'x', 't', 0x05, 'b', '.', 't', 'x', 't'));
+	/* Basic values between do not disturb the table. */
+	lh_gob_encoder_init(&enc);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_strings(&enc, two, 1);
+	lh_gob_put_string(&enc, "");
+	lh_gob_put_strings(&enc, two, 0);
+	check_enc(&enc, B(0x03, 0x06, 0x00, 0x01, STRINGS_DEF, 0x0a, 0xff, 0x82, 0x00, 0x01, 0x05,
+			  'a', '.', 't', 'x', 't', 0x03, 0x0c, 0x00, 0x00, 0x04, 0xff, 0x82, 0x00, 0x00));
+	CU_ASSERT_EQUAL(lh_gob_put_strings(&enc, NULL, 1), -EINVAL);
+}
+
+static void test_golden_struct(void)
+{
+	struct lh_gob_encoder enc;
+	union lh_gob_value v[3] = { { .b = true }, { .i = -2 }, { .u = 300 } };
+	union lh_gob_value zero[3] = { { .b = false } };
+
+	lh_gob_encoder_init(&enc);
+	CU_ASSERT_EQUAL(lh_gob_put_struct(&enc, &pair_type, v), 0);
+	CU_ASSERT_EQUAL(lh_gob_put_struct(&enc, &pair_type, zero), 0);
+	v[0].b = false;
+	CU_ASSERT_EQUAL(lh_gob_put_struct(&enc, &pair_type, v), 0);
+	/* Go: fields as (delta, value), zero ones left out, 0 at the end. */
+	check_enc(&enc, B(PAIR_DEF, 0x0b, 0xff, 0x82, 0x01, 0x01, 0x01, 0x03, 0x01, 0xfe, 0x01, 0x2c,
+			  0x00, 0x03, 0xff, 0x82, 0x00, 0x09, 0xff, 0x82, 0x02, 0x03, 0x01, 0xfe, 0x01,
+			  0x2c, 0x00));
+	/* A struct and a slice on one encoder: ids in order of first use
+	 * (Go 1.19's bytes). */
+	lh_gob_encoder_init(&enc);
+	lh_gob_put_struct(&enc, &pair_type, zero);
+	lh_gob_put_strings(&enc, NULL, 0);
+	check_enc(&enc, B(PAIR_DEF, 0x03, 0xff, 0x82, 0x00, 0x0c, 0xff, 0x83, 0x02, 0x01, 0x02,
+			  0xff, 0x84, 0x00, 0x01, 0x0c, 0x00, 0x00, 0x04, 0xff, 0x84, 0x00, 0x00));
+	/* Descriptors Go could not have: refused. */
+	{
+		static const struct lh_gob_field dup[] = { { "A", LH_GOB_BOOL }, { "A", LH_GOB_INT } };
+		static const struct lh_gob_field str[] = { { "S", LH_GOB_STRING } };
+		const struct lh_gob_struct_type bad[] = { { "D", dup, 2 }, { "S", str, 1 },
+							  { "E", dup, 0 } };
+
+		for (size_t i = 0; i < 3; i++) {
+			lh_gob_encoder_init(&enc);
+			CU_ASSERT_EQUAL(lh_gob_put_struct(&enc, &bad[i], v), -EINVAL);
+			lh_gob_encoder_free(&enc);
+		}
+	}
+}
+
+static int collect_strings(void *arg, size_t index, const char *value, struct lh_error *err)
+{
+	char (*out)[32] = arg;
+
+	(void)err;
+	if (index < 4)
+		snprintf(out[index], sizeof(out[index]), "%s", value);
+	return 0;
+}
+
+static void test_user_types_read(void)
+{
+	static const uint8_t data[] = { STRINGS_DEF, 0x04, 0xff, 0x82, 0x00, 0x00, 0x10, 0xff, 0x82,
+					0x00, 0x02, 0x05, 'a', '.', 't', 'x', 't', 0x05, 'b', '.',
+					't', 'x', 't', PAIR_DEF, 0x0b, 0xff, 0x84, 0x01, 0x01, 0x01,
+					0x03, 0x01, 0xfe, 0x01, 0x2c, 0x00 };
+	struct heap_dec h;
+	struct lh_error err = { 0 };
+	union lh_gob_value v[3];
+	char got[4][32] = { "" };
+
+	heap_dec_init(&h, data, sizeof(data), 0);
+	CU_ASSERT_EQUAL(lh_gob_get_strings(&h.dec, 10, 32, collect_strings, got, &err), 0);
+	CU_ASSERT_EQUAL(lh_gob_get_strings(&h.dec, 10, 32, collect_strings, got, &err), 0);
+	CU_ASSERT_STRING_EQUAL(got[0], "a.txt");
+	CU_ASSERT_STRING_EQUAL(got[1], "b.txt");
+	/* The struct's id here is 66, not 65 (its own encoder's): a decoder
+	 * takes the ids the stream defines. */
+	CU_ASSERT_FATAL(h.copy[35] == 0x2d && h.copy[37] == 0x81 && h.copy[48] == 0x82);
+	h.copy[37] = 0x83; /* -66 */
+	h.copy[48] = 0x84; /* CommonType.Id 66 */
+	CU_ASSERT_EQUAL(lh_gob_get_struct(&h.dec, &pair_type, v, &err), 0);
+	if (err.code)
+		fprintf(stderr, "%s\n", err.message);
+	CU_ASSERT_TRUE(v[0].b);
+	CU_ASSERT_EQUAL(v[1].i, -2);
+	CU_ASSERT_EQUAL(v[2].u, 300);
+	CU_ASSERT_EQUAL(lh_gob_remaining(&h.dec), 0);
+	heap_dec_free(&h);
+}
+
+/* One read of a user type over `data` fails with `what`, consuming nothing. */
+static void expect_user_corrupt(const uint8_t *data, size_t len, bool strings, const char *what)
+{
+	struct heap_dec h;
+	struct lh_error err = { 0 };
+	union lh_gob_value v[3];
+	char got[4][32];
+	int rc;
+
+	heap_dec_init(&h, data, len, 100);
+	rc = strings ? lh_gob_get_strings(&h.dec, 10, 32, collect_strings, got, &err)
+		     : lh_gob_get_struct(&h.dec, &pair_type, v, &err);
+	CU_ASSERT_EQUAL(rc, -LH_ECORRUPT);
+	CU_ASSERT_EQUAL(h.dec.pos, 0);
+	CU_ASSERT_EQUAL(h.dec.n_types, 0);
+	if (!strstr(err.message, what) || !strstr(err.message, "at byte 1"))
+		fprintf(stderr, "\n  want '%s', got '%s'\n", what, err.message);
+	CU_ASSERT(strstr(err.message, what) != NULL);
+	heap_dec_free(&h);
+}
+
+#define USER_CORRUPT(strings, what, ...) expect_user_corrupt(B(__VA_ARGS__), strings, what)
+
+static void test_strict_user_types(void)
+{
+	/* A value whose type was never defined, or of a basic type. */
+	USER_CORRUPT(true, "not defined", 0x04, 0xff, 0x82, 0x00, 0x00);
+	USER_CORRUPT(true, "expected []string, found string", 0x03, 0x0c, 0x00, 0x00);
+	/* Ids below 64 are gob's own; one id defined twice. */
+	USER_CORRUPT(true, "gob's own", 0x0b, 0x7d, 0x02, 0x01, 0x02, 0x7e, 0x00, 0x01, 0x0c, 0x00,
+		     0x00, 0x04, 0x7e, 0x00, 0x00);
+	USER_CORRUPT(true, "defined twice", STRINGS_DEF, STRINGS_DEF, 0x04, 0xff, 0x82, 0x00, 0x00);
+	/* A map, an array: not spoken. */
+	USER_CORRUPT(true, "a map type", 0x05, 0xff, 0x81, 0x04, 0x00, 0x00);
+	USER_CORRUPT(true, "an array type", 0x05, 0xff, 0x81, 0x01, 0x00, 0x00);
+	/* A definition naming another id than its own. */
+	USER_CORRUPT(true, "names itself", 0x0c, 0xff, 0x81, 0x02, 0x01, 0x02, 0xff, 0x84, 0x00, 0x01,
+		     0x0c, 0x00, 0x00);
+	/* A []int is not a []string. */
+	USER_CORRUPT(true, "expected []string, found slice", 0x0c, 0xff, 0x81, 0x02, 0x01, 0x02,
+		     0xff, 0x82, 0x00, 0x01, 0x04, 0x00, 0x00, 0x04, 0xff, 0x82, 0x00, 0x00);
+	/* More elements than allowed, and longer than the bound. */
+	{
+		uint8_t big[64] = { STRINGS_DEF, 0x0f, 0xff, 0x82, 0x00, 0x0b };
+
+		memset(big + 19, 0, 11);
+		expect_user_corrupt(big, 30, true, "elements");
+	}
+	/* A struct: a field with its zero value, a bool of 2, a delta past
+	 * the fields, another type's name, a field it does not have. */
+	USER_CORRUPT(false, "zero value", PAIR_DEF, 0x05, 0xff, 0x82, 0x01, 0x00, 0x00);
+	USER_CORRUPT(false, "neither 0 nor 1", PAIR_DEF, 0x05, 0xff, 0x82, 0x01, 0x02, 0x00);
+	USER_CORRUPT(false, "runs past the 3 fields", PAIR_DEF, 0x05, 0xff, 0x82, 0x04, 0x01, 0x00);
+	USER_CORRUPT(false, "expected struct Pair", 0x2d, 0xff, 0x81, 0x03, 0x01, 0x01, 0x04, 'P',
+		     'a', 'i', 'x', 0x01, 0xff, 0x82, 0x00, 0x01, 0x03, 0x01, 0x02, 'O', 'n', 0x01,
+		     0x02, 0x00, 0x01, 0x05, 'D', 'e', 'l', 't', 'a', 0x01, 0x04, 0x00, 0x01, 0x05,
+		     'C', 'o', 'u', 'n', 't', 0x01, 0x06, 0x00, 0x00, 0x00, 0x03, 0xff, 0x82, 0x00);
+	USER_CORRUPT(false, "has no field 'Ox'", 0x2d, 0xff, 0x81, 0x03, 0x01, 0x01, 0x04, 'P', 'a',
+		     'i', 'r', 0x01, 0xff, 0x82, 0x00, 0x01, 0x03, 0x01, 0x02, 'O', 'x', 0x01, 0x02,
+		     0x00, 0x01, 0x05, 'D', 'e', 'l', 't', 'a', 0x01, 0x04, 0x00, 0x01, 0x05, 'C',
+		     'o', 'u', 'n', 't', 0x01, 0x06, 0x00, 0x00, 0x00, 0x03, 0xff, 0x82, 0x00);
+	USER_CORRUPT(false, "is string, expected bool", 0x2d, 0xff, 0x81, 0x03, 0x01, 0x01, 0x04,
+		     'P', 'a', 'i', 'r', 0x01, 0xff, 0x82, 0x00, 0x01, 0x03, 0x01, 0x02, 'O', 'n',
+		     0x01, 0x0c, 0x00, 0x01, 0x05, 'D', 'e', 'l', 't', 'a', 0x01, 0x04, 0x00, 0x01,
+		     0x05, 'C', 'o', 'u', 'n', 't', 0x01, 0x06, 0x00, 0x00, 0x00, 0x03, 0xff, 0x82,
+		     0x00);
+	/* A descriptor Go could not have: the caller's fault, not the data's. */
+	{
+		static const struct lh_gob_field none[] = { { "A", LH_GOB_STRING } };
+		const struct lh_gob_struct_type bad = { "Bad", none, 1 };
+		struct lh_error err = { 0 };
+		struct lh_gob_decoder dec;
+		union lh_gob_value v[1];
+
+		lh_gob_decoder_init(&dec, (const uint8_t[]){ 0x03, 0x06, 0x00, 0x00 }, 4, 0);
+		CU_ASSERT_EQUAL(lh_gob_get_struct(&dec, &bad, v, &err), -EINVAL);
+		CU_ASSERT_EQUAL(dec.pos, 0);
+	}
+	/* A struct value read as a []string and the reverse. */
+	USER_CORRUPT(true, "expected []string, found struct", PAIR_DEF, 0x03, 0xff, 0x82, 0x00);
+	USER_CORRUPT(false, "expected Pair, found slice", STRINGS_DEF, 0x04, 0xff, 0x82, 0x00, 0x00);
+}
+
+/* Every cut of a stream with definitions fails cleanly. */
+static void test_user_types_truncation(void)
+{
+	static const uint8_t data[] = { STRINGS_DEF, 0x0a, 0xff, 0x82, 0x00, 0x01, 0x05, 'a', '.',
+					't', 'x', 't', PAIR_DEF, 0x0b, 0xff, 0x82, 0x01, 0x01, 0x01,
+					0x03, 0x01, 0xfe, 0x01, 0x2c, 0x00 };
+	size_t split = 13 + 11;
+
+	for (size_t cut = 0; cut < sizeof(data); cut++) {
+		struct heap_dec h;
+		struct lh_error err = { 0 };
+		union lh_gob_value v[3];
+		char got[4][32];
+		int rc;
+
+		if (cut < split) {
+			heap_dec_init(&h, data, cut, 0);
+			rc = lh_gob_get_strings(&h.dec, 10, 32, collect_strings, got, &err);
+		} else {
+			heap_dec_init(&h, data + split, cut - split, 0);
+			rc = lh_gob_get_struct(&h.dec, &pair_type, v, &err);
+		}
+		CU_ASSERT_EQUAL(rc, -LH_ECORRUPT);
+		CU_ASSERT_EQUAL(h.dec.pos, 0);
+		heap_dec_free(&h);
+	}
+}
+
+static void test_nested_stream(void)
+{
+	struct lh_gob_encoder *inner = lh_gob_encoder_new(), outer;
+	struct lh_gob_decoder dec, *in = NULL;
+	struct lh_error err = { 0 };
+	const char *const one[] = { "x" };
+	char got[4][32];
+	char text[8];
+	uint64_t u;
+
+	CU_ASSERT_FATAL(inner != NULL);
+	lh_gob_encoder_init(&outer);
+	lh_gob_put_strings(&outer, one, 1);
+	lh_gob_put_strings(inner, one, 1); /* the inner stream defines it again */
+	lh_gob_put_string(inner, "in");
+	CU_ASSERT_EQUAL(lh_gob_put_stream(&outer, inner), 0);
+	lh_gob_put_uint(&outer, 7);
+	lh_gob_encoder_destroy(inner);
+
+	lh_gob_decoder_init(&dec, outer.data, outer.len, 1000);
+	dec.version = 9;
+	CU_ASSERT_EQUAL(lh_gob_get_strings(&dec, 1, 32, collect_strings, got, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_gob_get_stream(&dec, &in, &err), 0);
+	CU_ASSERT_EQUAL(lh_gob_version(in), 9);
+	CU_ASSERT_EQUAL(in->n_types, 0);
+	CU_ASSERT_EQUAL(lh_gob_get_strings(in, 1, 32, collect_strings, got, &err), 0);
+	CU_ASSERT_STRING_EQUAL(got[0], "x");
+	/* Errors inside name file offsets. */
+	CU_ASSERT_EQUAL(lh_gob_get_uint(in, &u, &err), -LH_ECORRUPT);
+	CU_ASSERT(strstr(err.message, "at byte 1") != NULL);
+	CU_ASSERT_EQUAL(lh_gob_get_string(in, text, sizeof(text), &err), 0);
+	CU_ASSERT_EQUAL(lh_gob_remaining(in), 0);
+	lh_gob_decoder_destroy(in);
+	CU_ASSERT_EQUAL(lh_gob_get_uint(&dec, &u, &err), 0);
+	CU_ASSERT_EQUAL(u, 7);
+	lh_gob_encoder_free(&outer);
+	lh_gob_decoder_destroy(NULL);
+	lh_gob_encoder_destroy(NULL);
+}
+
 /* Every prefix of a valid stream errors somewhere, never crashes. */
 static void test_truncation_every_byte(void)
 {
@@ -704,6 +970,12 @@ int main(void)
 		{ "strict: bool value 2", test_strict_bool_two },
 		{ "strict: type definition", test_strict_type_definition },
 		{ "truncation at every byte", test_truncation_every_byte },
+		{ "golden []string", test_golden_strings },
+		{ "golden struct", test_golden_struct },
+		{ "user types read", test_user_types_read },
+		{ "strict: user types", test_strict_user_types },
+		{ "user types: truncation at every byte", test_user_types_truncation },
+		{ "nested stream", test_nested_stream },
 		{ "random round trip vs reference", test_random_round_trip },
 		{ NULL, NULL },
 	};

@@ -109,7 +109,10 @@ static void test_lcow_all_on_vpmem(void)
 	CU_ASSERT_STRING_EQUAL(m->layers[0].location, "p0");
 	CU_ASSERT_STRING_EQUAL(m->scratch.backend, "scsi");
 	CU_ASSERT_STRING_EQUAL(m->rootfs, "/run/gcs/c/a1/rootfs");
-	CU_ASSERT_PTR_NOT_NULL(strstr(m->scratch_path, "/scratch/a1"));
+	/* hcsshim: the scratch mounts at the container's guest root, its
+	 * directory is <root>/scratch/<id>. */
+	CU_ASSERT_STRING_EQUAL(m->scratch.uvm_path, "/run/gcs/c/a1");
+	CU_ASSERT_STRING_EQUAL(m->scratch_path, "/run/gcs/c/a1/scratch/a1");
 	CU_ASSERT_EQUAL(strncmp(m->scratch_path, m->scratch.uvm_path, strlen(m->scratch.uvm_path)), 0);
 	CU_ASSERT_TRUE(m->combined);
 	/* The last request builds the rootfs from the three layers. */
@@ -239,7 +242,8 @@ static void test_shared_scratch_through_symlink(void)
 	CU_ASSERT_STRING_EQUAL(m1->scratch.host_path, target);
 	CU_ASSERT_STRING_EQUAL(m2->scratch.host_path, target);
 	CU_ASSERT_STRING_NOT_EQUAL(m1->scratch_path, m2->scratch_path);
-	CU_ASSERT_PTR_NOT_NULL(strstr(m2->scratch_path, "/scratch/f2"));
+	/* hcsshim: the shared disk stays at the first user's root. */
+	CU_ASSERT_STRING_EQUAL(m2->scratch_path, "/run/gcs/c/f1/scratch/f2");
 	CU_ASSERT_EQUAL(testhost_refs(&w, "scsi", target), 2);
 	unmount_ok(&w, "f1");
 	CU_ASSERT_EQUAL(testhost_refs(&w, "scsi", target), 1);
@@ -385,9 +389,9 @@ static void test_wcow_isolated(void)
 	CU_ASSERT_EQUAL_FATAL(fixture_write(fixture_path("wlayers/app/layerid"), uuid_text,
 					    strlen(uuid_text)), 0);
 	scratch_disk("w1");
-	/* Without direct map, so the shares go on the last release (a
-	 * direct-mapped share is kept alive: the vsmb tests cover that). */
-	world_open(&w, "[uvm]\nos = windows\nno_direct_map = true\n"
+	/* The default (direct-mapped shares): hcsshim removes them too at
+	 * the last release, so the unmount leaves nothing. */
+	world_open(&w, "[uvm]\nos = windows\n"
 		       "[container.w1]\nlayers = wlayers/base, wlayers/app\nscratch = scratch/w1\n");
 	CU_ASSERT_EQUAL_FATAL(do_mount(&w, "w1", &err), 0);
 	m = lh_pipeline_find(w.host, "w1");
@@ -412,8 +416,11 @@ static void test_wcow_isolated(void)
 	CU_ASSERT_EQUAL(expected_id[14], '5'); /* a name-based (v5) UUID */
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "Id")),
 			       "0f1e2d3c-4b5a-4697-8877-665544332211");
-	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings, "ScratchPath")),
+	/* hcsshim's CombineLayersWCOW: ContainerRootPath and Layers only. */
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings,
+									 "ContainerRootPath")),
 			       "C:\\c\\w1");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(settings, "ScratchPath"));
 	unmount_ok(&w, "w1");
 	CU_ASSERT_EQUAL(testhost_live(&w, "vsmb") + testhost_live(&w, "scsi"), 0);
 	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));

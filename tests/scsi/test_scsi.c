@@ -269,12 +269,12 @@ static void test_shared_mount_counts_and_path(void)
 	open_scsi(&fh, LH_OS_LINUX, NULL);
 	req = fakehost_request_init(layer, LH_ATTACH_READ_ONLY | LH_ATTACH_GUEST_MOUNT);
 	CU_ASSERT_FATAL(attach(&fh, &req, &a, &err) == 0);
-	CU_ASSERT_STRING_EQUAL(a.uvm_path, "/run/mounts/scsi/m0");
+	CU_ASSERT_STRING_EQUAL(a.uvm_path, "/run/mounts/m0");
 	/* The second user names its own path; it gets the live mount's. */
 	req.uvm_path = "/run/gcs/c/other/layer0";
 	CU_ASSERT_FATAL(attach(&fh, &req, &b, &err) == 0);
 	CU_ASSERT_TRUE(b.shared);
-	CU_ASSERT_STRING_EQUAL(b.uvm_path, "/run/mounts/scsi/m0");
+	CU_ASSERT_STRING_EQUAL(b.uvm_path, "/run/mounts/m0");
 	CU_ASSERT_EQUAL(fh.mount_counter, 1);
 	CU_ASSERT_EQUAL(fh.n_requests, 1);
 
@@ -284,13 +284,13 @@ static void test_shared_mount_counts_and_path(void)
 	CU_ASSERT_EQUAL(fh.n_requests, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&fh, 1),
 				      "\"GuestRequest\":{\"RequestType\":\"Remove\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&fh, 1), "/run/mounts/scsi/m0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&fh, 1), "/run/mounts/m0"));
 
 	/* Nothing leaked: the next user mounts afresh. */
 	req.uvm_path = NULL;
 	CU_ASSERT_FATAL(attach(&fh, &req, &c, &err) == 0);
 	CU_ASSERT_FALSE(c.shared);
-	CU_ASSERT_STRING_EQUAL(c.uvm_path, "/run/mounts/scsi/m1");
+	CU_ASSERT_STRING_EQUAL(c.uvm_path, "/run/mounts/m1");
 	CU_ASSERT_EQUAL(fh.n_requests, 3);
 
 	/* A mount cannot ride on an attachment that was made without one. */
@@ -559,7 +559,7 @@ static void test_lcow_requests_golden(void)
 	req.guest_options = ro;
 	req.n_guest_options = 1;
 	CU_ASSERT_FATAL(attach(&fh, &req, &res, &err) == 0);
-	CU_ASSERT_STRING_EQUAL(res.uvm_path, "/run/mounts/scsi/m0");
+	CU_ASSERT_STRING_EQUAL(res.uvm_path, "/run/mounts/m0");
 	check_golden("scsi/add_lcow.json", fakehost_request(&fh, 1));
 	CU_ASSERT_EQUAL(release(&fh, res.handle), 0);
 	check_golden("scsi/remove_lcow.json", fakehost_request(&fh, 2));
@@ -585,7 +585,7 @@ static void test_wcow_requests_golden(void)
 	open_scsi(&fh, LH_OS_WINDOWS, NULL);
 	req = fakehost_request_init(vhd("json/wcow.vhd"), LH_ATTACH_GUEST_MOUNT);
 	CU_ASSERT_FATAL(attach(&fh, &req, &res, &err) == 0);
-	CU_ASSERT_STRING_EQUAL(res.uvm_path, "c:\\mounts\\scsi\\m0");
+	CU_ASSERT_STRING_EQUAL(res.uvm_path, "C:\\mounts\\m0");
 	CU_ASSERT_STRING_EQUAL(res.location, "0:1");
 	check_golden("scsi/add_wcow.json", fakehost_request(&fh, 0));
 	CU_ASSERT_EQUAL(release(&fh, res.handle), 0);
@@ -766,11 +766,12 @@ static void test_state_roundtrip(void)
 	CU_ASSERT_FATAL(attach(&back, &req, &d, &err) == 0);
 	CU_ASSERT_TRUE(d.shared);
 	CU_ASSERT_EQUAL(d.handle, 4);
-	CU_ASSERT_STRING_EQUAL(d.uvm_path, "/run/mounts/scsi/m0");
+	CU_ASSERT_STRING_EQUAL(d.uvm_path, "/run/mounts/m0");
 	CU_ASSERT_EQUAL(release(&back, b.handle), 0);
 	CU_ASSERT_EQUAL(release(&back, d.handle), 0);
-	/* The remove repeats the saved mount settings, options included. */
-	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&back, 0), "\"Options\":[\"discard\"]"));
+	/* The remove names the disk only (hcsshim RemoveSCSI): no options. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&back, 0), "\"MountPath\":\"/run/mounts/m"));
+	CU_ASSERT_PTR_NULL(strstr(fakehost_request(&back, 0), "Options"));
 	CU_ASSERT_EQUAL(release(&back, c.handle), 0);
 	CU_ASSERT_EQUAL(back.n_requests, 2);
 
@@ -922,9 +923,10 @@ static void test_clone(void)
 	CU_ASSERT_EQUAL(release(&clone, data_disk.handle), 0);
 	CU_ASSERT_STRING_EQUAL(fakehost_request(&clone, 0),
 			       "{\"ResourcePath\":\"VirtualMachine/Devices/Scsi/0/Attachments/2\","
-			       "\"RequestType\":\"Remove\"}");
+			       "\"RequestType\":\"Remove\",\"GuestRequest\":{\"RequestType\":\"Remove\","
+			       "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":{\"Lun\":2}}}");
 	CU_ASSERT_EQUAL(release(&clone, layer.handle), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&clone, 1), "/run/mounts/scsi/m0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fakehost_request(&clone, 1), "/run/mounts/m0"));
 	CU_ASSERT_EQUAL(release(&clone, scratch.handle), 0);
 	CU_ASSERT_EQUAL(fakehost_count_attachments(&clone), 0);
 	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 3);

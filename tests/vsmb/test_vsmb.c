@@ -1,6 +1,8 @@
 /* test_vsmb.c - the VSMB backend through its ops table and a fake host. */
 #include "fakehost.h"
 #include "fixtures.h"
+#include "gob.h"
+#include "vsmb.h"
 
 #include <cutest.h>
 #include <errno.h>
@@ -366,54 +368,237 @@ static void test_driver_failures(void)
 	fakehost_fini(&fh);
 }
 
-/* ---- direct-map keep-alive ------------------------------------------------- */
+/* ---- direct-mapped shares are removed ---------------------------------------- */
 
-static void test_direct_map_keep_alive(void)
+/* hcsshim (d816cbe89) removes a share when its last reference goes, the
+ * direct-mapped ones too: a default WCOW unmount sends a Remove per share. */
+static void test_direct_map_removed(void)
 {
-	struct fakehost fh, back;
+	struct fakehost fh;
 	struct lh_attach_result res;
-	struct listed l;
-	uint8_t *data;
-	size_t len;
 	uint64_t h;
 
 	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
 	h = attach_ok(&fh, G "/layer1", LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER, &res);
+	CU_ASSERT(strstr(fakehost_request(&fh, 0), "NoDirectmap") == NULL);
 	CU_ASSERT_EQUAL(release(&fh, h), 0);
-	CU_ASSERT_EQUAL(fh.n_requests, 1); /* no Remove */
+	CU_ASSERT_EQUAL_FATAL(fh.n_requests, 2);
+	CU_ASSERT(golden_check("vsmb/remove.json", fakehost_request(&fh, 1)));
 	CU_ASSERT_EQUAL(release(&fh, h), -LH_ENOTATTACHED);
-	list(&fh, &l);
-	CU_ASSERT_EQUAL_FATAL(l.n, 1);
-	CU_ASSERT_EQUAL(l.refs[0], 0);
-	CU_ASSERT_STRING_EQUAL(l.note[0], "kept: direct-mapped share");
-
-	/* The state keeps it. */
-	CU_ASSERT_FATAL(fakehost_encode(&fh, &data, &len, NULL) == 0);
-	open_vsmb(&back, LH_OS_WINDOWS, NULL);
-	CU_ASSERT_FATAL(fakehost_decode(&back, data, len, NULL) == 0);
-	list(&back, &l);
-	CU_ASSERT_EQUAL_FATAL(l.n, 1);
-	CU_ASSERT_STRING_EQUAL(l.location[0], "s1");
-	CU_ASSERT_STRING_EQUAL(l.note[0], "kept: direct-mapped share");
-	fakehost_fini(&back);
-	free(data);
-
-	/* Attaching it again reuses the share without a request. */
-	h = attach_ok(&fh, G "/layer1", LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER, &res);
-	CU_ASSERT_TRUE(res.shared);
-	CU_ASSERT_STRING_EQUAL(res.location, "s1");
-	CU_ASSERT_EQUAL(h, 2);
-	CU_ASSERT_EQUAL(fh.n_requests, 1);
-	list(&fh, &l);
-	CU_ASSERT_EQUAL(l.refs[0], 1);
-	CU_ASSERT_STRING_EQUAL(l.note[0], "");
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 0);
+	/* The next share takes the next name: hcsshim never reuses one. */
+	attach_ok(&fh, G "/layer1", LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER, &res);
+	CU_ASSERT_STRING_EQUAL(res.location, "s2");
 	fakehost_fini(&fh);
+}
+
+/* ---- hcsshim's share records against Go's bytes ------------------------------ */
+
+/* The oracle's long path: "/layers/" and 150 x's, and a file in it. */
+static char long_path[160], long_file[192];
+static const char *const long_files[] = { long_file };
+
+/* The cases tests/vsmb/oracle/vsmbshare_oracle.go encodes with Go. */
+static const struct {
+	const char *name;
+	const char *host_path, *share;
+	const char *files[3];
+	size_t n_files;
+	uint32_t options;
+} record_cases[] = {
+	{ "facts_dir", "/layers/base", "s1", { NULL }, 0,
+	  VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SHARE_READ) | VSMB_BIT(VSMB_CACHE_IO) |
+		  VSMB_BIT(VSMB_TAKE_BACKUP_PRIVILEGE) | VSMB_BIT(VSMB_PSEUDO_OPLOCKS) },
+	{ "facts_files", "/layers/f", "s2", { "a.txt", "b.txt" }, 2,
+	  VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SINGLE_FILE_MAPPING) },
+	{ "layer", "/layers/l1", "s1", { NULL }, 0,
+	  VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SHARE_READ) | VSMB_BIT(VSMB_CACHE_IO) |
+		  VSMB_BIT(VSMB_TAKE_BACKUP_PRIVILEGE) | VSMB_BIT(VSMB_PSEUDO_OPLOCKS) },
+	{ "layer_nodirectmap", "/layers/l2", "sa", { NULL }, 0,
+	  VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SHARE_READ) | VSMB_BIT(VSMB_CACHE_IO) |
+		  VSMB_BIT(VSMB_TAKE_BACKUP_PRIVILEGE) | VSMB_BIT(VSMB_NO_DIRECTMAP) |
+		  VSMB_BIT(VSMB_PSEUDO_OPLOCKS) },
+	{ "template_rw", "/layers/rw", "s3", { NULL }, 0,
+	  VSMB_BIT(VSMB_NO_OPLOCKS) | VSMB_BIT(VSMB_NO_DIRECTMAP) | VSMB_BIT(VSMB_NO_LOCKS) |
+		  VSMB_BIT(VSMB_PSEUDO_DIRNOTIFY) },
+	{ "file_share", "/data/files", "s4", { "/data/files/a.txt", "/data/files/b.txt" }, 2,
+	  VSMB_BIT(VSMB_READ_ONLY) | VSMB_BIT(VSMB_SHARE_READ) | VSMB_BIT(VSMB_CACHE_IO) |
+		  VSMB_BIT(VSMB_RESTRICT_FILE_ACCESS) | VSMB_BIT(VSMB_PSEUDO_OPLOCKS) |
+		  VSMB_BIT(VSMB_SINGLE_FILE_MAPPING) },
+	{ "no_options", "/data/rw", "s5", { NULL }, 0, 0 },
+	{ "all_options", NULL, "s1f", { NULL }, 1, (1u << VSMB_OPTION_COUNT) - 1 },
+};
+
+static void case_record(size_t i, struct vsmb_record *rec, char *guest, size_t cap)
+{
+	snprintf(guest, cap, PREFIX "%s", record_cases[i].share);
+	memcpy(long_path, "/layers/", 8);
+	memset(long_path + 8, 'x', 150);
+	long_path[158] = '\0';
+	snprintf(long_file, sizeof(long_file), "%s/f", long_path);
+	*rec = (struct vsmb_record){
+		.host_path = (char *)(record_cases[i].host_path ? record_cases[i].host_path : long_path),
+		.name = (char *)record_cases[i].share,
+		.files = (char **)(record_cases[i].host_path ? record_cases[i].files : long_files),
+		.n_files = record_cases[i].n_files,
+		.guest_path = guest,
+		.options = record_cases[i].options,
+	};
+}
+
+static uint8_t *read_golden(const char *name, size_t *len)
+{
+	char path[4096];
+	uint8_t *data = NULL;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/golden/%s", LH_TEST_SOURCE_DIR, name);
+	f = fopen(path, "rb");
+	CU_ASSERT_FATAL(f != NULL);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	data = malloc(n > 0 ? (size_t)n : 1);
+	CU_ASSERT_FATAL(data && fread(data, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
+/* Each record, as the backend's codec writes it, is the stream Go writes
+ * for the same values (golden files from the oracle, rebuilt by
+ * test_vsmb_oracle when Go is there); each golden stream reads back to
+ * its values. Never LH_UPDATE_GOLDEN here: only Go writes these files. */
+static void test_records_golden(void)
+{
+	for (size_t i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
+		char name[128], guest[256];
+		struct vsmb_record rec, back;
+		struct lh_gob_encoder enc;
+		struct lh_gob_decoder dec;
+		struct lh_error err = { 0 };
+		uint8_t *want;
+		size_t want_len;
+
+		snprintf(name, sizeof(name), "vsmb/share_%s.gob", record_cases[i].name);
+		want = read_golden(name, &want_len);
+		case_record(i, &rec, guest, sizeof(guest));
+		lh_gob_encoder_init(&enc);
+		CU_ASSERT_EQUAL(vsmb_record_write(&lh_gob_codec, &enc, &rec), 0);
+		if (enc.len != want_len || memcmp(enc.data, want, want_len))
+			fprintf(stderr, "\n%s: layerhost's bytes differ from Go's\n", name);
+		CU_ASSERT(enc.len == want_len && memcmp(enc.data, want, want_len) == 0);
+		lh_gob_encoder_free(&enc);
+
+		lh_gob_decoder_init(&dec, want, want_len, 0);
+		if (vsmb_record_read(&lh_gob_codec, &dec, &back, &err))
+			fprintf(stderr, "\n%s: %s\n", name, err.message);
+		CU_ASSERT_FATAL(err.code == 0);
+		CU_ASSERT_STRING_EQUAL(back.host_path, rec.host_path);
+		CU_ASSERT_STRING_EQUAL(back.name, rec.name);
+		CU_ASSERT_STRING_EQUAL(back.guest_path, guest);
+		CU_ASSERT_EQUAL(back.options, rec.options);
+		CU_ASSERT_EQUAL_FATAL(back.n_files, rec.n_files);
+		for (size_t k = 0; k < rec.n_files; k++)
+			CU_ASSERT_STRING_EQUAL(back.files[k], rec.files[k]);
+		vsmb_record_free(&back);
+		/* A cut record is refused, never read short. */
+		for (size_t cut = 0; cut < want_len; cut++) {
+			lh_error_clear(&err);
+			lh_gob_decoder_init(&dec, want, cut, 0);
+			CU_ASSERT(vsmb_record_read(&lh_gob_codec, &dec, &back, &err) < 0);
+		}
+		free(want);
+	}
+}
+
+/* A blob of serial version 2 holding records hcsshim's encoder wrote:
+ * restore reads them, and saving again writes the same bytes. */
+static void test_restore_hcsshim_records(void)
+{
+	struct fakehost fh;
+	struct lh_gob_encoder enc;
+	struct lh_error err = { 0 };
+	uint8_t *layer, *files, *again;
+	size_t layer_len, files_len, again_len;
+	struct listed l;
+	int rc;
+
+	layer = read_golden("vsmb/share_layer.gob", &layer_len);
+	files = read_golden("vsmb/share_file_share.gob", &files_len);
+	lh_gob_encoder_init(&enc);
+	lh_gob_put_uint(&enc, 4);  /* share counter */
+	lh_gob_put_uint(&enc, 10); /* next handle */
+	lh_gob_put_uint(&enc, 2);
+	lh_gob_put_bytes(&enc, layer, layer_len);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_uint(&enc, 3);
+	lh_gob_put_uint(&enc, 0);
+	lh_gob_put_bytes(&enc, files, files_len);
+	lh_gob_put_uint(&enc, 2);
+	lh_gob_put_uint(&enc, 5);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_uint(&enc, 7);
+	lh_gob_put_uint(&enc, 0);
+	CU_ASSERT_FATAL(!enc.failed);
+
+	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
+	rc = fakehost_decode_version(&fh, enc.data, enc.len, 2, &err);
+	if (rc)
+		fprintf(stderr, "decode: %s\n", err.message);
+	CU_ASSERT_FATAL(rc == 0);
+	list(&fh, &l);
+	CU_ASSERT_EQUAL_FATAL(l.n, 3);
+	CU_ASSERT_STRING_EQUAL(l.host_path[0], "/layers/l1");
+	CU_ASSERT_STRING_EQUAL(l.location[0], "s1");
+	CU_ASSERT_EQUAL(l.refs[0], 1);
+	CU_ASSERT_STRING_EQUAL(l.host_path[1], "/data/files/a.txt");
+	CU_ASSERT_STRING_EQUAL(l.uvm_path[1], PREFIX "s4\\a.txt");
+	CU_ASSERT_EQUAL(l.refs[1], 1);
+	CU_ASSERT_STRING_EQUAL(l.host_path[2], "/data/files/b.txt");
+	CU_ASSERT_TRUE(l.read_only[2]);
+	CU_ASSERT_FATAL(fakehost_encode(&fh, &again, &again_len, &err) == 0);
+	CU_ASSERT(again_len == enc.len && memcmp(again, enc.data, enc.len) == 0);
+	/* Their handles work: the last release removes the share by name. */
+	CU_ASSERT_EQUAL(release(&fh, 3), 0);
+	CU_ASSERT(golden_check("vsmb/remove.json", fakehost_request(&fh, 0)));
+	CU_ASSERT_EQUAL(release(&fh, 5), 0);
+	CU_ASSERT_EQUAL(fh.n_requests, 1);
+	CU_ASSERT_EQUAL(release(&fh, 7), 0);
+	CU_ASSERT_EQUAL(fh.n_requests, 2);
+	CU_ASSERT(strstr(fakehost_request(&fh, 1), "{\"Name\":\"s4\"}") != NULL);
+	free(again);
+	fakehost_fini(&fh);
+
+	/* hcsshim's own examples do not pass the backend's checks (a file
+	 * share's files are full paths under it): refused, not misread. */
+	lh_gob_encoder_free(&enc);
+	free(files);
+	files = read_golden("vsmb/share_facts_files.gob", &files_len);
+	lh_gob_encoder_init(&enc);
+	lh_gob_put_uint(&enc, 2);
+	lh_gob_put_uint(&enc, 2);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_bytes(&enc, files, files_len);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_uint(&enc, 1);
+	lh_gob_put_uint(&enc, 0);
+	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, enc.data, enc.len, 2, &err), -LH_ECORRUPT);
+	CU_ASSERT(strstr(err.message, "allowed files do not match") != NULL);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 0);
+	fakehost_fini(&fh);
+	lh_gob_encoder_free(&enc);
+	free(layer);
+	free(files);
 }
 
 /* ---- encode / decode ------------------------------------------------------------ */
 
 /* A state with a directory share (two handles), a file share (two
- * files), a writable share and a kept one. */
+ * files) and a writable share. */
 static void build_state(struct fakehost *fh, uint64_t *handles)
 {
 	struct lh_attach_result res;
@@ -423,8 +608,6 @@ static void build_state(struct fakehost *fh, uint64_t *handles)
 	handles[2] = attach_ok(fh, G "/files/a.txt", LH_ATTACH_READ_ONLY, &res);
 	handles[3] = attach_ok(fh, G "/files/b.txt", LH_ATTACH_READ_ONLY, &res);
 	handles[4] = attach_ok(fh, G "/layer2", 0, &res);
-	handles[5] = attach_ok(fh, G "/files", LH_ATTACH_READ_ONLY, &res);
-	CU_ASSERT_EQUAL(release(fh, handles[5]), 0); /* kept: direct-mapped */
 }
 
 static void test_encode_decode(void)
@@ -432,7 +615,7 @@ static void test_encode_decode(void)
 	struct fakehost fh, back;
 	struct lh_attach_result res;
 	struct lh_error err = { 0 };
-	uint64_t handles[6];
+	uint64_t handles[5];
 	uint8_t *data, *again;
 	size_t len, again_len;
 	struct listed l;
@@ -440,7 +623,7 @@ static void test_encode_decode(void)
 	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
 	build_state(&fh, handles);
 	CU_ASSERT_FATAL(fakehost_encode(&fh, &data, &len, &err) == 0);
-	CU_ASSERT(golden_check_bytes("vsmb/state_v1.gob", data, len));
+	CU_ASSERT(golden_check_bytes("vsmb/state_v2.gob", data, len));
 
 	open_vsmb(&back, LH_OS_WINDOWS, NULL);
 	CU_ASSERT_FATAL(fakehost_decode(&back, data, len, &err) == 0);
@@ -450,24 +633,24 @@ static void test_encode_decode(void)
 	CU_ASSERT(again_len == len && memcmp(again, data, len) == 0);
 	free(again);
 	list(&back, &l);
-	CU_ASSERT_EQUAL_FATAL(l.n, 5);
+	CU_ASSERT_EQUAL_FATAL(l.n, 4);
 	CU_ASSERT_EQUAL(l.refs[0], 2);
 	CU_ASSERT_STRING_EQUAL(l.uvm_path[1], PREFIX "s2\\a.txt");
-	CU_ASSERT_STRING_EQUAL(l.note[4], "kept: direct-mapped share");
 
 	/* Handles survive: counts, file identity, the next handle and name. */
 	attach_ok(&back, G "/files/b.txt", LH_ATTACH_READ_ONLY, &res);
 	CU_ASSERT_TRUE(res.shared);
-	CU_ASSERT_EQUAL(res.handle, 7);
+	CU_ASSERT_EQUAL(res.handle, 6);
 	CU_ASSERT_STRING_EQUAL(res.uvm_path, PREFIX "s2\\b.txt");
 	attach_ok(&back, dir("fresh"), LH_ATTACH_READ_ONLY, &res);
-	CU_ASSERT_STRING_EQUAL(res.location, "s5");
+	CU_ASSERT_STRING_EQUAL(res.location, "s4");
 	CU_ASSERT_EQUAL(back.n_requests, 1);
-	CU_ASSERT_EQUAL(release(&back, handles[4]), 0); /* writable: direct-mapped, kept */
+	CU_ASSERT_EQUAL(release(&back, handles[4]), 0);
+	CU_ASSERT_EQUAL(back.n_requests, 2); /* its Remove */
 	CU_ASSERT_EQUAL(release(&back, handles[4]), -LH_ENOTATTACHED);
-	CU_ASSERT_EQUAL(release(&back, handles[5]), -LH_ENOTATTACHED);
 	CU_ASSERT_EQUAL(release(&back, handles[0]), 0);
 	CU_ASSERT_EQUAL(release(&back, handles[1]), 0);
+	CU_ASSERT_EQUAL(back.n_requests, 3);
 	fakehost_fini(&back);
 
 	/* Every truncation is refused cleanly. */
@@ -494,6 +677,107 @@ static void test_encode_decode(void)
 	fakehost_fini(&fh);
 }
 
+/* A template's state records its shares with the options a saved VM can
+ * keep, as hcsshim adds a template's shares with them. */
+static void test_template_state(void)
+{
+	struct fakehost fh, back;
+	struct lh_attach_result res;
+	struct lh_error err = { 0 };
+	uint8_t *data;
+	size_t len;
+	char *json;
+
+	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
+	attach_ok(&fh, G "/layer1", LH_ATTACH_READ_ONLY | LH_ATTACH_LAYER, &res);
+	attach_ok(&fh, G "/layer2", 0, &res);
+	fh.uvm.is_template = true;
+	CU_ASSERT_FATAL(fakehost_encode(&fh, &data, &len, &err) == 0);
+	CU_ASSERT(golden_check_bytes("vsmb/state_template.gob", data, len));
+	fakehost_init(&back, LH_OS_WINDOWS);
+	back.uvm.is_template = true;
+	CU_ASSERT_FATAL(fakehost_open(&back, "vsmb", NULL, &err) == 0);
+	CU_ASSERT_FATAL(fakehost_decode(&back, data, len, &err) == 0);
+	/* What a clone of it would add, read back from the state. */
+	fakehost_enable_document(&fh);
+	free(data);
+	json = NULL;
+	{
+		struct fakehost cl;
+		struct lh_clone_request creq = { .scratch_dir = fixture_path("clone") };
+
+		fakehost_init(&cl, LH_OS_WINDOWS);
+		fakehost_enable_document(&cl);
+		CU_ASSERT_FATAL(fakehost_open_like(&cl, &back, NULL, &err) == 0);
+		CU_ASSERT_FATAL(back.backend->clone(back.priv, cl.priv, &creq, &err) == 0);
+		json = cJSON_PrintUnformatted(cl.document);
+		CU_ASSERT(strstr(json, "\"Options\":{\"ReadOnly\":true,\"ShareRead\":true,"
+				 "\"CacheIo\":true,\"TakeBackupPrivilege\":true,\"NoDirectmap\":true,"
+				 "\"NoLocks\":true,\"PseudoOplocks\":true,\"PseudoDirnotify\":true}") != NULL);
+		CU_ASSERT(strstr(json, "\"Options\":{\"NoOplocks\":true,\"NoDirectmap\":true,"
+				 "\"NoLocks\":true,\"PseudoDirnotify\":true}") != NULL);
+		free(json);
+		fakehost_fini(&cl);
+	}
+	fakehost_fini(&back);
+	fakehost_fini(&fh);
+}
+
+/* A state of serial version 1 (count + strings, 17 bools, kept shares)
+ * still loads, and is saved again in version 2. */
+static void test_v1_state_loads(void)
+{
+	struct fakehost fh, back;
+	struct lh_error err = { 0 };
+	uint8_t *old, *data;
+	size_t old_len, len;
+	struct listed l, l2;
+	int rc;
+
+	old = read_golden("vsmb/state_v1.gob", &old_len);
+	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
+	rc = fakehost_decode_version(&fh, old, old_len, 1, &err);
+	if (rc)
+		fprintf(stderr, "v1: %s\n", err.message);
+	CU_ASSERT_FATAL(rc == 0);
+	list(&fh, &l);
+	CU_ASSERT_EQUAL_FATAL(l.n, 5);
+	CU_ASSERT_EQUAL(l.refs[0], 2);
+	CU_ASSERT_STRING_EQUAL(l.uvm_path[1], PREFIX "s2\\a.txt");
+	CU_ASSERT_STRING_EQUAL(l.note[4], "kept: direct-mapped share");
+	/* As version 2, and back. */
+	CU_ASSERT_FATAL(fakehost_encode(&fh, &data, &len, &err) == 0);
+	open_vsmb(&back, LH_OS_WINDOWS, NULL);
+	CU_ASSERT_FATAL(fakehost_decode(&back, data, len, &err) == 0);
+	list(&back, &l2);
+	CU_ASSERT(memcmp(&l, &l2, sizeof(l)) == 0);
+	/* The old bytes are not taken for version 2, nor the new for 1. */
+	fakehost_fini(&back);
+	open_vsmb(&back, LH_OS_WINDOWS, NULL);
+	CU_ASSERT(fakehost_decode_version(&back, old, old_len, 2, NULL) < 0);
+	fakehost_fini(&back);
+	open_vsmb(&back, LH_OS_WINDOWS, NULL);
+	CU_ASSERT(fakehost_decode_version(&back, data, len, 1, NULL) < 0);
+	fakehost_fini(&back);
+	free(data);
+	free(old);
+	fakehost_fini(&fh);
+}
+
+/* A host whose codec predates ABI v3 cannot hold hcsshim's records: the
+ * backend refuses to open rather than write another format. */
+static void test_needs_v3_codec(void)
+{
+	struct fakehost fh;
+	struct lh_error err = { 0 };
+
+	fakehost_init(&fh, LH_OS_WINDOWS);
+	fh.services.gob_size = offsetof(struct lh_gob_codec, encoder_new);
+	CU_ASSERT_EQUAL(fakehost_open(&fh, "vsmb", NULL, &err), -LH_EVERSION);
+	CU_ASSERT(strstr(err.message, "ABI v3") != NULL);
+	fakehost_fini(&fh);
+}
+
 static void test_version_refusal(void)
 {
 	struct fakehost fh;
@@ -502,13 +786,15 @@ static void test_version_refusal(void)
 	static const uint8_t empty[] = { 3, 6, 0, 0, 3, 6, 0, 1, 3, 6, 0, 0 };
 
 	open_vsmb(&fh, LH_OS_WINDOWS, NULL);
-	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), 2, &err),
+	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), 3, &err),
 			-LH_EVERSION);
-	CU_ASSERT(strstr(err.message, "2") != NULL && strstr(err.message, "knows 1") != NULL);
-	CU_ASSERT_EQUAL(fh.backend->serial_version, 1);
-	lh_error_clear(&err);
-	CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), 1, &err), 0);
-	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 0);
+	CU_ASSERT(strstr(err.message, "3") != NULL && strstr(err.message, "knows 1..2") != NULL);
+	CU_ASSERT_EQUAL(fh.backend->serial_version, 2);
+	for (uint32_t v = 1; v <= 2; v++) {
+		lh_error_clear(&err);
+		CU_ASSERT_EQUAL(fakehost_decode_version(&fh, empty, sizeof(empty), v, &err), 0);
+		CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 0);
+	}
 	fakehost_fini(&fh);
 }
 
@@ -519,7 +805,7 @@ static void test_clone(void)
 	struct fakehost fh, cl;
 	struct lh_error err = { 0 };
 	struct lh_clone_request creq = { .scratch_dir = fixture_path("clone") };
-	uint64_t handles[6];
+	uint64_t handles[5];
 	struct listed l;
 	char *doc;
 	int rc;
@@ -538,7 +824,7 @@ static void test_clone(void)
 	CU_ASSERT(golden_check("vsmb/clone_document.json", doc));
 	free(doc);
 	list(&cl, &l);
-	CU_ASSERT_EQUAL(l.n, 5);
+	CU_ASSERT_EQUAL(l.n, 4);
 	CU_ASSERT_STRING_EQUAL(l.location[1], "s2");
 
 	/* Same handles; the clone's shares are not direct-mapped, so the
@@ -547,8 +833,8 @@ static void test_clone(void)
 	CU_ASSERT_EQUAL(release(&cl, handles[1]), 0);
 	CU_ASSERT_EQUAL_FATAL(cl.n_requests, 1);
 	CU_ASSERT(strstr(fakehost_request(&cl, 0), "{\"Name\":\"s1\"}") != NULL);
-	CU_ASSERT_EQUAL(fh.n_requests, 5); /* the template is untouched */
-	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 5);
+	CU_ASSERT_EQUAL(fh.n_requests, 4); /* the template is untouched */
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 4);
 
 	/* A clone instance that already has shares is refused. */
 	lh_error_clear(&err);
@@ -734,9 +1020,14 @@ int main(void)
 		{ "option_sets", test_option_sets },
 		{ "refusals", test_refusals },
 		{ "driver_failures", test_driver_failures },
-		{ "direct_map_keep_alive", test_direct_map_keep_alive },
+		{ "direct_map_removed", test_direct_map_removed },
+		{ "records_golden", test_records_golden },
+		{ "restore_hcsshim_records", test_restore_hcsshim_records },
 		{ "encode_decode", test_encode_decode },
+		{ "template_state", test_template_state },
+		{ "v1_state_loads", test_v1_state_loads },
 		{ "version_refusal", test_version_refusal },
+		{ "needs the ABI v3 codec", test_needs_v3_codec },
 		{ "clone", test_clone },
 		{ "concurrency", test_concurrency },
 		{ NULL, NULL },

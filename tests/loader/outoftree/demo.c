@@ -3,9 +3,9 @@
  * the installed <layerhost/backend.h> (see run.sh):
  *   cc $(pkg-config --cflags layerhost-backend) -shared -fPIC -o demo.so demo.c
  *
- * run.sh builds it twice: against the installed header (ABI v2) and
- * against a frozen copy of the ABI v1 header (abi-v1/), so a plugin built
- * for v1 is shown to load and work in this host.
+ * run.sh builds it three times: against the installed header (ABI v3) and
+ * against frozen copies of the ABI v2 and v1 headers (abi-v2/, abi-v1/), so
+ * plugins built for older ABIs are shown to load and work in this host.
  *
  * It attaches "devices" by host path: the first handle on a path issues an
  * Add request, the last release a Remove; equal paths share one device.

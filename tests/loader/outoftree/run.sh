@@ -36,18 +36,18 @@ if [ -z "$incdir" ] || [ "$(realpath "$incdir")" != "$(realpath "$tmp/include")"
 	exit 1
 fi
 
-# The same source twice: against the installed header, and against the
-# frozen ABI v1 header beside this script (a plugin built for v1).
+# The same source three times: against the installed header, and against the
+# frozen ABI v2 and v1 headers beside this script (plugins built for them).
 lh=$build/host/layerhost
-abi_v1=$(dirname "$0")/abi-v1
+frozen=$(dirname "$0")
 mkdir -p "$tmp/l1" "$tmp/s1"
 : >"$tmp/l1/layer.vhd"
 : >"$tmp/s1/sandbox.vhdx"
-for abi in v2 v1; do
+for abi in v3 v2 v1; do
 	plugins=$tmp/plugins-$abi
 	mkdir -p "$plugins"
-	if [ "$abi" = v1 ]; then
-		cc -I"$abi_v1" -fvisibility=hidden -shared -fPIC -o "$plugins/demo.so" "$demo"
+	if [ "$abi" != v3 ]; then
+		cc -I"$frozen/abi-$abi" -fvisibility=hidden -shared -fPIC -o "$plugins/demo.so" "$demo"
 	else
 		# shellcheck disable=SC2086 # cflags is a list of flags
 		cc $cflags -shared -fPIC -o "$plugins/demo.so" "$demo"
