@@ -48,23 +48,38 @@ static int check_table(const void *entry, const struct lh_backend *ops, const ch
 	return rc;
 }
 
-/* Open the module through fd, the file the trust checks approved, so no
- * name is looked up again between the check and the load. */
+/* Whether path still names the file open at fd (the one the trust checks
+ * approved). */
+static bool same_file(const char *path, int fd)
+{
+	struct stat by_path, by_fd;
+
+	return stat(path, &by_path) == 0 && fstat(fd, &by_fd) == 0 &&
+	       by_path.st_dev == by_fd.st_dev && by_path.st_ino == by_fd.st_ino;
+}
+
+/*
+ * Load the module at path, the file the trust checks approved and hold open
+ * at fd. It is loaded by its path, not through a /proc/self/fd name: the
+ * dynamic linker and libltdl both know a loaded module by its name, and an
+ * fd number is reused by the next file opened, so that name would come to
+ * mean another plugin. The path is safe to use again: every folder up to /
+ * is one only root or this user can change, and the file is checked to be
+ * the one approved before and after the load.
+ */
 static int open_module(const char *path, int fd, struct lh_plugin **out, struct lh_error *err)
 {
 	lt_dladvise advise;
 	lt_dlhandle handle = NULL;
 	struct lh_plugin *plugin = NULL;
 	lh_backend_entry_fn entry;
-	char by_fd[64];
-	const char *target = by_fd;
-	struct stat st;
+	const char *target = path;
 	void *sym;
 	int rc = 0;
 
-	snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", fd);
-	if (stat(by_fd, &st) < 0)
-		target = path; /* no /proc: the checked folders keep path safe */
+	if (!same_file(path, fd))
+		return LH_FAIL(err, -EPERM, "%s: refusing plugin: the file changed while it was "
+			       "being checked", path);
 	pthread_mutex_lock(&loader_lock);
 	if (lt_dlinit() != 0) {
 		rc = LH_FAIL(err, -ELIBACC, "libltdl: cannot initialise: %s", lt_dlerror());
@@ -99,6 +114,11 @@ static int open_module(const char *path, int fd, struct lh_plugin **out, struct 
 			     path, LH_BACKEND_ENTRY_SYMBOL, lt_dlerror());
 		goto fail;
 	}
+	if (!same_file(path, fd)) {
+		rc = LH_FAIL(err, -EPERM, "%s: refusing plugin: the file changed while it was "
+			     "being loaded", path);
+		goto fail;
+	}
 	memcpy(&entry, &sym, sizeof(entry));
 	plugin = calloc(1, sizeof(*plugin));
 	if (!plugin || !(plugin->path = strdup(path))) {
@@ -106,7 +126,6 @@ static int open_module(const char *path, int fd, struct lh_plugin **out, struct 
 		goto fail;
 	}
 	plugin->handle = handle;
-	plugin->fd = fd;
 	plugin->ops = entry();
 	rc = check_table(sym, plugin->ops, path, err);
 	if (rc)
@@ -133,9 +152,7 @@ static int load_checked(const char *dir, const char *path, struct lh_plugin **ou
 
 	if (rc == 0)
 		rc = open_module(path, fd, out, err);
-	/* A loaded module keeps its fd: libltdl knows it by the fd's name,
-	 * which must not come to mean another file while it is loaded. */
-	if (rc && fd >= 0)
+	if (fd >= 0)
 		close(fd);
 	return rc;
 }
@@ -221,7 +238,6 @@ void lh_plugin_unload(struct lh_plugin *plugin)
 	lt_dlclose(plugin->handle);
 	lt_dlexit();
 	pthread_mutex_unlock(&loader_lock);
-	close(plugin->fd);
 	free(plugin->path);
 	free(plugin);
 }

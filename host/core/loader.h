@@ -20,7 +20,6 @@ struct lh_plugin {
 	char *path;                   /* the file loaded */
 	void *handle;                 /* lt_dlhandle */
 	const struct lh_backend *ops; /* the plugin's static table */
-	int fd;                       /* the checked file, open while loaded */
 };
 
 /*

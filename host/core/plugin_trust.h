@@ -18,8 +18,8 @@
 /*
  * Check `path`, the plugin file found in folder `dir`, and open it. On
  * success *fd is the open file (O_RDONLY, close-on-exec; the caller
- * closes it): load the module through it, so the file checked is the file
- * loaded. A missing path is -ENOENT with nothing in err (not an error
+ * closes it): the loader holds it to make sure the file it loads is the
+ * file checked. A missing path is -ENOENT with nothing in err (not an error
  * while searching); a refusal is -EPERM naming the file and what is wrong
  * with it or with which folder.
  */

@@ -254,6 +254,32 @@ static void test_misaligned_table(void)
 	expect_refused("misaligned", -LH_EUNSUPPORTED, "misaligned table pointer");
 }
 
+/* Plugins loaded, unloaded and loaded again while others stay loaded (a
+ * host opened and closed beside pinned plugins, as the state fuzzer does):
+ * each load gets its own file's table, whatever file numbers the loads
+ * were checked through before. */
+static void test_reloads_keep_their_files(void)
+{
+	struct lh_plugin *pinned[2] = { NULL, NULL }, *a = NULL, *b = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "good", &pinned[0], &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, "bigresult", &pinned[1], &err),
+			      0);
+	for (int round = 0; round < 50; round++) {
+		CU_ASSERT_EQUAL_FATAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, round % 2 ? "good" :
+						     "bigresult", &a, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(lh_plugin_load(LH_BROKEN_PLUGIN_DIR, round % 2 ? "bigresult" :
+						     "good", &b, &err), 0);
+		CU_ASSERT_STRING_EQUAL(a->ops->name, round % 2 ? "good" : "bigresult");
+		CU_ASSERT_STRING_EQUAL(b->ops->name, round % 2 ? "bigresult" : "good");
+		lh_plugin_unload(round % 3 ? a : b);
+		lh_plugin_unload(round % 3 ? b : a);
+	}
+	lh_plugin_unload(pinned[1]);
+	lh_plugin_unload(pinned[0]);
+}
+
 static void test_check_table_directly(void)
 {
 	struct lh_error err = { 0 };
@@ -474,6 +500,7 @@ int main(void)
 		{ "the host refuses a second plugin of one name", test_duplicate_name_refused_by_host },
 		{ "lh_backend_check on a NULL table", test_check_table_directly },
 		{ "an ABI v1 plugin loads and works", test_v1_plugin_works },
+		{ "plugins loaded again get their own tables", test_reloads_keep_their_files },
 		{ "a result struct larger than the host's", test_bigger_result_struct },
 		{ "an option field outside priv is refused", test_option_outside_priv },
 		{ "a misaligned table pointer is refused", test_misaligned_table },
