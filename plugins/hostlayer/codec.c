@@ -2,8 +2,9 @@
  * codec.c - the state as a sequence of gob singleton values, so a new
  * process can release what an earlier one mounted.
  *
- * Serial version 1 (the host records it beside the blob; state format 1
- * also began the blob with it):
+ * Serial version 2 (the host records it beside the blob; state format 1
+ * also began the blob with it); the fields marked "v2" are absent in a
+ * blob of version 1, whose mounts are all mounted and known by path alone:
  *   string  run_created_top   topmost run-root directory this instance made, or ""
  *   uint    next_handle       the last handle given out
  *   uint    n_layers          (at most HOSTLAYER_CODEC_MAX_LAYERS)
@@ -15,17 +16,22 @@
  *     uint   dev, ino         identity of the vhd backing the loop device
  *     uint   loop             /dev/loop<loop>
  *     uint   refs             container folders using it (checked against them)
+ *     bool   mounted          v2: false once a release unmounted it and failed later
+ *     uint   mount_id, major, minor   v2: its identity in the mount table
  *   uint    n_containers      (at most HOSTLAYER_CODEC_MAX_CONTAINERS)
  *   n_containers times:
  *     string id
  *     string mount_path       where the overlay is mounted (absolute)
  *     string scratch
  *     string created_top      topmost directory made for the mount path, or ""
+ *     bool   mounted          v2: false once a release unmounted it and failed later
+ *     uint   mount_id, major, minor   v2: the overlay's identity in the mount table
  *     uint   n_lowers         1..HOSTLAYER_MAX_LAYERS, base first
  *     n_lowers times:
  *       string folder         as the caller named it
  *       string path           the overlay lowerdir
- *       int    layer          index into the layers above, or -1 (unpacked directory)
+ *       int    layer          index into the layers above, or -1 (unpacked
+ *                             directory, or a layer that release let go)
  *     uint   n_handles        1..HOSTLAYER_CODEC_MAX_HANDLES
  *     n_handles times: uint handle (1..next_handle, unique)
  */
@@ -67,6 +73,16 @@ static void hostlayer_put_string(struct hostlayer_writer *w, const char *s)
 		w->rc = w->gob->put_string(w->enc, s);
 }
 
+static void hostlayer_put_mount(struct hostlayer_writer *w, bool mounted,
+				const struct hostlayer_mount_id *id)
+{
+	if (w->rc == 0)
+		w->rc = w->gob->put_bool(w->enc, mounted);
+	hostlayer_put_uint(w, id->id);
+	hostlayer_put_uint(w, id->major);
+	hostlayer_put_uint(w, id->minor);
+}
+
 int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *err)
 {
 	struct hostlayer_priv *p = priv;
@@ -105,6 +121,7 @@ int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *er
 		hostlayer_put_uint(&w, l->ino);
 		hostlayer_put_uint(&w, l->loop);
 		hostlayer_put_uint(&w, l->encode_refs);
+		hostlayer_put_mount(&w, l->mounted, &l->mnt);
 	}
 	hostlayer_put_uint(&w, n_containers);
 	for (c = p->cont_head; c; c = c->next) {
@@ -112,6 +129,7 @@ int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *er
 		hostlayer_put_string(&w, c->mount_path);
 		hostlayer_put_string(&w, c->scratch);
 		hostlayer_put_string(&w, c->created_top);
+		hostlayer_put_mount(&w, c->mounted, &c->overlay);
 		hostlayer_put_uint(&w, c->n_lowers);
 		for (size_t i = 0; i < c->n_lowers; i++) {
 			hostlayer_put_string(&w, c->lowers[i].folder);
@@ -136,6 +154,7 @@ int hostlayer_encode(void *priv, struct lh_gob_encoder *enc, struct lh_error *er
 struct hostlayer_reader {
 	const struct lh_gob_codec *gob;
 	struct lh_gob_decoder *dec;
+	uint32_t version;
 	struct lh_error *err;
 };
 
@@ -147,6 +166,26 @@ static int hostlayer_get_count(struct hostlayer_reader *r, const char *what, uin
 	if (rc == 0 && (*value < min || *value > max))
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: %s %" PRIu64 " outside %" PRIu64
 			     "..%" PRIu64, what, *value, min, max);
+	return rc;
+}
+
+static int hostlayer_get_mount(struct hostlayer_reader *r, bool *mounted,
+			       struct hostlayer_mount_id *id)
+{
+	uint64_t v;
+	int rc;
+
+	*mounted = true;
+	memset(id, 0, sizeof(*id));
+	if (r->version < 2)
+		return 0;
+	rc = r->gob->get_bool(r->dec, mounted, r->err);
+	if (rc == 0)
+		rc = r->gob->get_uint(r->dec, &id->id, r->err);
+	if (rc == 0 && (rc = hostlayer_get_count(r, "device major", 0, UINT32_MAX, &v)) == 0)
+		id->major = (uint32_t)v;
+	if (rc == 0 && (rc = hostlayer_get_count(r, "device minor", 0, UINT32_MAX, &v)) == 0)
+		id->minor = (uint32_t)v;
 	return rc;
 }
 
@@ -187,6 +226,8 @@ static int hostlayer_decode_layer(struct hostlayer_priv *p, struct hostlayer_rea
 		l->loop = (uint32_t)v;
 	if (rc == 0 && (rc = hostlayer_get_count(r, "layer refs", 1, UINT32_MAX, &v)) == 0)
 		l->refs = (uint32_t)v;
+	if (rc == 0)
+		rc = hostlayer_get_mount(r, &l->mounted, &l->mnt);
 	if (rc == 0 && l->key[0] == '\0')
 		rc = LH_FAIL(r->err, -LH_ECORRUPT, "hostlayer: layer %s without a key", l->vhd);
 	if (rc == 0 && lh_map_get_str(&p->layers, l->key))
@@ -261,6 +302,8 @@ static int hostlayer_decode_container(struct hostlayer_priv *p, struct hostlayer
 		rc = hostlayer_get_path(r, "created directory", c->created_top,
 					sizeof(c->created_top), true);
 	if (rc == 0)
+		rc = hostlayer_get_mount(r, &c->mounted, &c->overlay);
+	if (rc == 0)
 		rc = hostlayer_get_count(r, "layer count", 1, HOSTLAYER_MAX_LAYERS, &n);
 	if (rc == 0) {
 		c->lowers = calloc(n, sizeof(*c->lowers));
@@ -312,6 +355,7 @@ int hostlayer_decode(void *priv, struct lh_gob_decoder *dec, struct lh_error *er
 		goto out_unlock;
 	}
 	version = r.gob->version(dec);
+	r.version = (uint32_t)version;
 	rc = 0;
 	if (version == 0 || version > HOSTLAYER_SERIAL_VERSION)
 		rc = LH_FAIL(err, -LH_EVERSION,

@@ -142,34 +142,60 @@ static int hostlayer_scratch_dir(const char *path, bool *made, struct lh_error *
 	return 0;
 }
 
+static int hostlayer_scratch_make(struct hostlayer_scratch *scratch, struct lh_error *err)
+{
+	int rc = hostlayer_scratch_dir(scratch->upper, &scratch->made_upper, err);
+	if (rc == 0)
+		rc = hostlayer_scratch_dir(scratch->work, &scratch->made_work, err);
+	return rc;
+}
+
+/* Remove what this attach made in the scratch, newest first. */
+static int hostlayer_scratch_unmake(const struct hostlayer_scratch *scratch,
+				    struct lh_error *err)
+{
+	int rc = 0;
+
+	if (scratch->made_work && rmdir(scratch->work) != 0)
+		rc = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->work, strerror(errno));
+	if (scratch->made_upper && rmdir(scratch->upper) != 0)
+		rc = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->upper, strerror(errno));
+	return rc;
+}
+
 /*
  * Undo what hostlayer_container_mount did for c (all of it, or the part it
- * got to before failing), trying each step; returns the first error. The
- * scratch's upper/ and work/ hold the container's writes and stay, unless
- * this very attach made them and failed (undo_scratch).
+ * got to before failing), trying each step; returns the first error. What
+ * is undone is forgotten (c->mounted false, created_top "", the layer
+ * released); what failed stays in c for a later try. The scratch's
+ * upper/ and work/ hold the container's writes and stay, unless this very
+ * attach made them and failed (scratch not NULL).
  */
 static int hostlayer_container_teardown(struct hostlayer_priv *p, struct hostlayer_container *c,
-					const struct hostlayer_scratch *scratch, bool mounted,
+					const struct hostlayer_scratch *scratch,
 					struct lh_error *err)
 {
 	int rc = 0, r;
 
-	if (mounted)
-		rc = hostlayer_umount(c->mount_path, err);
+	if (c->mounted) {
+		rc = hostlayer_umount(c->mount_path, "overlay", &c->overlay, err);
+		if (rc)
+			return rc; /* the layers are still under it */
+		c->mounted = false;
+	}
 	r = hostlayer_remove_dir(p, c->mount_path, c->created_top, err);
+	if (r == 0)
+		c->created_top[0] = '\0';
 	rc = rc ? rc : r;
-	c->created_top[0] = '\0';
-	if (scratch && scratch->made_work && rmdir(scratch->work) != 0)
-		r = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->work, strerror(errno));
-	if (scratch && scratch->made_upper && rmdir(scratch->upper) != 0)
-		r = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->upper, strerror(errno));
+	r = scratch ? hostlayer_scratch_unmake(scratch, err) : 0;
 	rc = rc ? rc : r;
 	for (size_t i = c->n_lowers; i-- > 0;) {
 		if (!c->lowers[i].layer)
 			continue;
 		r = hostlayer_layer_put(p, c->lowers[i].layer, err);
+		if (r == 0)
+			c->lowers[i].layer = NULL;
 		rc = rc ? rc : r;
-		c->lowers[i].layer = NULL;
 	}
 	return rc;
 }
@@ -180,7 +206,6 @@ static int hostlayer_container_mount(struct hostlayer_priv *p, struct hostlayer_
 	struct hostlayer_scratch scratch = { .made_upper = false };
 	struct stat *st = NULL;
 	uint64_t *sizes = NULL;
-	bool mounted = false;
 	int rc = 0;
 
 	st = calloc(c->n_lowers, sizeof(*st));
@@ -219,21 +244,23 @@ static int hostlayer_container_mount(struct hostlayer_priv *p, struct hostlayer_
 		}
 	}
 	if (rc == 0)
-		rc = hostlayer_scratch_dir(scratch.upper, &scratch.made_upper, err);
-	if (rc == 0)
-		rc = hostlayer_scratch_dir(scratch.work, &scratch.made_work, err);
+		rc = hostlayer_scratch_make(&scratch, err);
 	if (rc == 0)
 		rc = hostlayer_make_dir(p, c->mount_path, 0755, c->created_top, err);
 	if (rc == 0)
 		rc = hostlayer_mount_overlay(c->lowers, c->n_lowers, scratch.upper, scratch.work,
 					     c->mount_path, err);
 	if (rc == 0) {
-		mounted = true;
+		/* from here the teardown unmounts it, by path if it cannot be identified */
+		c->mounted = true;
+		rc = hostlayer_mount_identify(c->mount_path, "overlay", &c->overlay, err);
+	}
+	if (rc == 0) {
 		p->host->log(p->host->ctx, LH_LOG_INFO, "container %s: overlay of %zu layers at %s",
 			     c->id, c->n_lowers, c->mount_path);
 		goto out;
 	}
-	hostlayer_container_teardown(p, c, &scratch, mounted, NULL);
+	hostlayer_container_teardown(p, c, &scratch, NULL);
 out:
 	free(sizes);
 	free(st);
@@ -385,6 +412,11 @@ static int hostlayer_attach(void *priv, const struct lh_attach_request *req,
 				     c->id, c->mount_path);
 			goto out_unlock;
 		}
+		if (c->state == HOSTLAYER_READY && !c->mounted) {
+			rc = LH_FAIL(err, -LH_EREFUSED, "container %s: its last release did not "
+				     "finish; release it again first", c->id);
+			goto out_unlock;
+		}
 		if (c->state == HOSTLAYER_READY) {
 			rc = hostlayer_take_handle(p, c, &handle, err);
 			if (rc == 0)
@@ -420,7 +452,7 @@ static int hostlayer_attach(void *priv, const struct lh_attach_request *req,
 		rc = hostlayer_take_handle(p, c, &handle, &local);
 		if (rc) {
 			pthread_mutex_unlock(&p->lock);
-			hostlayer_container_teardown(p, c, NULL, true, NULL);
+			hostlayer_container_teardown(p, c, NULL, NULL);
 			pthread_mutex_lock(&p->lock);
 		}
 	}
@@ -442,13 +474,15 @@ out_unlock:
  * The last handle unmounts the overlay first; if that fails (a process
  * still uses the rootfs) nothing changes and the caller may try again.
  * Once the overlay is gone every further step is tried and the first
- * error reported.
+ * error reported; what failed (a layer still in use) stays, with the
+ * container and its handle, so that the same release tried again
+ * finishes the job, in this process or after a restore.
  */
 static int hostlayer_release(void *priv, uint64_t handle, struct lh_error *err)
 {
 	struct hostlayer_priv *p = priv;
 	struct hostlayer_container *c;
-	int rc = 0, r;
+	int rc;
 
 	pthread_mutex_lock(&p->lock);
 	c = lh_map_get_u64(&p->handles, handle);
@@ -466,21 +500,17 @@ static int hostlayer_release(void *priv, uint64_t handle, struct lh_error *err)
 	c->state = HOSTLAYER_RELEASING;
 	pthread_mutex_unlock(&p->lock);
 
-	rc = hostlayer_umount(c->mount_path, err);
-	if (rc) {
-		pthread_mutex_lock(&p->lock);
-		hostlayer_container_settle(p, c, HOSTLAYER_READY);
-		pthread_mutex_unlock(&p->lock);
-		return rc;
-	}
-	r = hostlayer_container_teardown(p, c, NULL, false, err);
-	rc = rc ? rc : r;
+	rc = hostlayer_container_teardown(p, c, NULL, err);
 
 	pthread_mutex_lock(&p->lock);
-	lh_map_del_u64(&p->handles, handle);
-	lh_handles_drop(&c->handles, handle);
-	hostlayer_container_unlink(p, c);
-	hostlayer_container_settle(p, c, HOSTLAYER_GONE);
+	if (rc) {
+		hostlayer_container_settle(p, c, HOSTLAYER_READY);
+	} else {
+		lh_map_del_u64(&p->handles, handle);
+		lh_handles_drop(&c->handles, handle);
+		hostlayer_container_unlink(p, c);
+		hostlayer_container_settle(p, c, HOSTLAYER_GONE);
+	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }

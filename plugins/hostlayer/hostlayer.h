@@ -5,6 +5,7 @@
  *   hostlayer.c  ops table, attach / release / list, containers and handles
  *   layers.c     shared layer.vhd mounts and the run-root directories
  *   mount.c      loop devices, ext4 and overlay mounts, directories, checks
+ *   mountinfo.c  the mount table, and the identity of the mounts we made
  *   retry.c      the transient-failure retry loop
  *   codec.c      encode / decode of the state
  *
@@ -25,7 +26,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define HOSTLAYER_SERIAL_VERSION 1
+#define HOSTLAYER_SERIAL_VERSION 2
 #define HOSTLAYER_RUN_ROOT_MAX 1024
 #define HOSTLAYER_ID_MAX 128            /* container id length, without the NUL */
 #define HOSTLAYER_MAX_LAYERS 500        /* overlay's own limit on lower layers */
@@ -44,6 +45,48 @@ typedef int (*hostlayer_op_fn)(void *arg, struct lh_error *err);
  */
 int hostlayer_retry(const char *what, hostlayer_op_fn op, void *arg, unsigned attempts,
 		    unsigned delay_ms, struct lh_error *err);
+
+/* ---- mountinfo.c --------------------------------------------------------- */
+
+/* One line of /proc/self/mountinfo, unescaped; valid during the visit. */
+struct hostlayer_mount_entry {
+	uint64_t id;           /* the mount id */
+	uint32_t major, minor; /* the mounted filesystem's device */
+	char *target;          /* the mount point */
+	char *fstype, *source;
+	char *options;         /* the filesystem's own options, still escaped */
+};
+
+typedef int (*hostlayer_mount_visit_fn)(void *arg, const struct hostlayer_mount_entry *m);
+/* Visit every mount of this process's namespace, earliest first (at one
+ * mount point the last visited is on top). Returns 0, the first non-zero
+ * return of fn, or -errno with err set when the table cannot be read. */
+int hostlayer_mounts_visit(hostlayer_mount_visit_fn fn, void *arg, struct lh_error *err);
+
+/* What the mount table said of a mount right after we made it. A mount id
+ * may be reused once its mount is gone, so the device and the filesystem
+ * type are compared too. id 0: recorded by a state of serial version 1,
+ * which knew only the path; the type is all that can be compared then. */
+struct hostlayer_mount_id {
+	uint64_t id;
+	uint32_t major, minor;
+};
+
+/* The identity of the topmost mount at target, which must be of fstype
+ * (one we have just made); -ENOENT when there is none. */
+int hostlayer_mount_identify(const char *target, const char *fstype,
+			     struct hostlayer_mount_id *out, struct lh_error *err);
+
+enum hostlayer_mount_place {
+	HOSTLAYER_MOUNT_ABSENT,  /* ours is gone (unmounted by someone else) */
+	HOSTLAYER_MOUNT_ON_TOP,  /* ours is what target names */
+	HOSTLAYER_MOUNT_COVERED, /* ours is there, under someone else's */
+};
+
+/* Where the mount (fstype, id) is at target. */
+int hostlayer_mount_where(const char *target, const char *fstype,
+			  const struct hostlayer_mount_id *id, enum hostlayer_mount_place *out,
+			  struct lh_error *err);
 
 /* ---- state --------------------------------------------------------------- */
 
@@ -65,6 +108,8 @@ struct hostlayer_layer {
 	uint64_t dev, ino;            /* the vhd's identity: what the loop device must back */
 	uint32_t loop;                /* /dev/loop<loop> */
 	uint32_t refs;                /* container folders that use it */
+	bool mounted;                 /* false: unmounted by a release that failed later on */
+	struct hostlayer_mount_id mnt;
 	enum hostlayer_state state;
 	struct lh_error fail;
 	uint32_t waiters;
@@ -85,7 +130,11 @@ struct hostlayer_container {
 	char mount_path[LH_PATH_CAP];
 	char scratch[LH_PATH_CAP];
 	char created_top[LH_PATH_CAP]; /* topmost directory created for the mount path, or "" */
-	struct hostlayer_lower *lowers;/* base first */
+	/* false once its overlay is unmounted: a release that failed part
+	 * way keeps the container (and its handle) until a retry finishes */
+	bool mounted;
+	struct hostlayer_mount_id overlay;
+	struct hostlayer_lower *lowers;/* base first; layer NULL once released */
 	size_t n_lowers;
 	struct lh_handles handles;     /* live handles, oldest first; refs = handles.n */
 	enum hostlayer_state state;
@@ -188,7 +237,12 @@ int hostlayer_mount_layer(uint32_t loop, const char *dir, struct lh_error *err);
 /* Mount the overlay: lowers base first (overlay wants them top first). */
 int hostlayer_mount_overlay(const struct hostlayer_lower *lowers, size_t n, const char *upper,
 			    const char *work, const char *target, struct lh_error *err);
-/* Unmount path, retrying EBUSY; a path no longer mounted is fine. */
-int hostlayer_umount(const char *path, struct lh_error *err);
+/*
+ * Unmount our fstype mount `id` at path, retrying EBUSY. Ours already gone
+ * is fine, and then nothing is unmounted: what path names now is someone
+ * else's. Ours under another filesystem is -EBUSY naming it.
+ */
+int hostlayer_umount(const char *path, const char *fstype, const struct hostlayer_mount_id *id,
+		     struct lh_error *err);
 
 #endif

@@ -92,11 +92,18 @@ static int hostlayer_layer_mount(struct hostlayer_priv *p, struct hostlayer_laye
 	rc = hostlayer_mount_layer(l->loop, l->mount_dir, err);
 	if (rc)
 		goto out_loop;
+	rc = hostlayer_mount_identify(l->mount_dir, "ext4", &l->mnt, err);
+	if (rc)
+		goto out_mount;
+	l->mounted = true;
 	/* the mount holds the device now; autoclear frees it at unmount */
 	close(fd);
 	p->host->log(p->host->ctx, LH_LOG_INFO, "%s on /dev/loop%u mounted at %s", l->vhd,
 		     l->loop, l->mount_dir);
 	goto out;
+out_mount:
+	/* just mounted, but not found in the table: the path is all we know */
+	hostlayer_umount(l->mount_dir, "ext4", &l->mnt, NULL);
 out_loop:
 	hostlayer_loop_detach(l->loop, l->dev, l->ino, NULL);
 	close(fd);
@@ -184,11 +191,13 @@ out_unlock:
 }
 
 /* Drop a reference; the last one unmounts, frees the loop device and
- * removes the mount directory, trying each step. */
+ * removes the mount directory. A step that fails keeps the layer, with the
+ * caller's reference, for a later put to finish: the unmount first, as
+ * the rest cannot be done while it is mounted. */
 int hostlayer_layer_put(struct hostlayer_priv *p, struct hostlayer_layer *l,
 			       struct lh_error *err)
 {
-	int rc = 0, r;
+	int rc = 0;
 
 	pthread_mutex_lock(&p->lock);
 	if (--l->refs > 0 || l->waiters > 0) {
@@ -199,14 +208,23 @@ int hostlayer_layer_put(struct hostlayer_priv *p, struct hostlayer_layer *l,
 	hostlayer_layer_unlink(p, l);
 	pthread_mutex_unlock(&p->lock);
 
-	rc = hostlayer_umount(l->mount_dir, err);
-	r = hostlayer_loop_detach(l->loop, l->dev, l->ino, err);
-	rc = rc ? rc : r;
-	r = hostlayer_remove_dir(p, l->mount_dir, l->created_top, err);
-	rc = rc ? rc : r;
+	if (l->mounted) {
+		rc = hostlayer_umount(l->mount_dir, "ext4", &l->mnt, err);
+		l->mounted = rc != 0;
+	}
+	if (rc == 0)
+		rc = hostlayer_loop_detach(l->loop, l->dev, l->ino, err);
+	if (rc == 0)
+		rc = hostlayer_remove_dir(p, l->mount_dir, l->created_top, err);
 
 	pthread_mutex_lock(&p->lock);
-	hostlayer_layer_settle(p, l, HOSTLAYER_GONE);
+	if (rc) {
+		l->refs = 1;
+		hostlayer_layer_link(p, l);
+		hostlayer_layer_settle(p, l, HOSTLAYER_READY);
+	} else {
+		hostlayer_layer_settle(p, l, HOSTLAYER_GONE);
+	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }

@@ -359,8 +359,17 @@ static int hostlayer_umount_try(void *arg, struct lh_error *err)
 	return 0;
 }
 
-int hostlayer_umount(const char *path, struct lh_error *err)
+int hostlayer_umount(const char *path, const char *fstype, const struct hostlayer_mount_id *id,
+		     struct lh_error *err)
 {
+	enum hostlayer_mount_place place;
+	int rc = hostlayer_mount_where(path, fstype, id, &place, err);
+
+	if (rc || place == HOSTLAYER_MOUNT_ABSENT)
+		return rc;
+	if (place == HOSTLAYER_MOUNT_COVERED)
+		return LH_FAIL(err, -EBUSY, "%s: another filesystem is mounted over layerhost's %s "
+			       "mount; unmount that first", path, fstype);
 	return hostlayer_retry(path, hostlayer_umount_try, (void *)path, HOSTLAYER_RETRY_ATTEMPTS,
 			       HOSTLAYER_RETRY_DELAY_MS, err);
 }
