@@ -83,3 +83,15 @@ int lh_check_scratch_writable(const struct lh_container_config *c, struct lh_err
 			       "one", c->name, c->scratch);
 	return 0;
 }
+
+int lh_check_scratch_not_system(const struct lh_container_config *c, struct lh_error *err)
+{
+	char real[PATH_MAX];
+
+	if (realpath(c->scratch, real) && system_folder(real))
+		return LH_FAIL(err, -LH_EREFUSED, "container %s: scratch folder %s%s%s is a system "
+			       "folder of the host; give the container an empty folder of its own",
+			       c->name, c->scratch, strcmp(real, c->scratch) ? " -> " : "",
+			       strcmp(real, c->scratch) ? real : "");
+	return 0;
+}

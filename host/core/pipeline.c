@@ -254,6 +254,8 @@ int lh_pipeline_validate(struct lh_host *host, const struct lh_container_config 
 		rc = require(c->name, c->scratch, S_IFDIR, "scratch folder", err);
 		if (rc == 0)
 			rc = lh_check_scratch_writable(c, err);
+		if (rc == 0)
+			rc = lh_check_scratch_not_system(c, err);
 	}
 	if (rc == 0)
 		rc = lh_check_layers_distinct(c, err);

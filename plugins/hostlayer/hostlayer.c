@@ -18,6 +18,7 @@
 #include "lh_list.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -88,7 +89,9 @@ void hostlayer_state_clear(struct hostlayer_priv *p)
 struct hostlayer_scratch {
 	char upper[LH_PATH_CAP];
 	char work[LH_PATH_CAP];
-	bool made_upper, made_work;
+	char mark[LH_PATH_CAP];
+	bool marked;                    /* the mark was there before this attach */
+	bool made_mark, made_upper, made_work;
 };
 
 /* Classify one folder without mounting anything: refusals come before any
@@ -142,9 +145,20 @@ static int hostlayer_scratch_dir(const char *path, bool *made, struct lh_error *
 	return 0;
 }
 
+/* The mark first, so that a scratch with upper/ or work/ in it is marked:
+ * a later attach takes it as ours. */
 static int hostlayer_scratch_make(struct hostlayer_scratch *scratch, struct lh_error *err)
 {
-	int rc = hostlayer_scratch_dir(scratch->upper, &scratch->made_upper, err);
+	int fd, rc = 0;
+
+	if (!scratch->marked) {
+		fd = open(scratch->mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return LH_FAIL(err, -errno, "%s: %s", scratch->mark, strerror(errno));
+		close(fd);
+		scratch->made_mark = true;
+	}
+	rc = hostlayer_scratch_dir(scratch->upper, &scratch->made_upper, err);
 	if (rc == 0)
 		rc = hostlayer_scratch_dir(scratch->work, &scratch->made_work, err);
 	return rc;
@@ -160,6 +174,8 @@ static int hostlayer_scratch_unmake(const struct hostlayer_scratch *scratch,
 		rc = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->work, strerror(errno));
 	if (scratch->made_upper && rmdir(scratch->upper) != 0)
 		rc = LH_FAIL(err, -errno, "rmdir %s: %s", scratch->upper, strerror(errno));
+	if (scratch->made_mark && unlink(scratch->mark) != 0)
+		rc = LH_FAIL(err, -errno, "unlink %s: %s", scratch->mark, strerror(errno));
 	return rc;
 }
 
@@ -200,6 +216,23 @@ static int hostlayer_container_teardown(struct hostlayer_priv *p, struct hostlay
 	return rc;
 }
 
+/* Refusals that depend on what is mounted now, this instance's and
+ * everyone's: under the lock, so a concurrent attach of this instance is
+ * seen even before its mounts are made. */
+static int hostlayer_container_check_claims(struct hostlayer_priv *p,
+					    const struct hostlayer_container *c,
+					    struct lh_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	rc = hostlayer_check_scratch_free(p, c, err);
+	if (rc == 0)
+		rc = hostlayer_check_run_root(p, err);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
 static int hostlayer_container_mount(struct hostlayer_priv *p, struct hostlayer_container *c,
 				     struct lh_error *err)
 {
@@ -221,8 +254,14 @@ static int hostlayer_container_mount(struct hostlayer_priv *p, struct hostlayer_
 	if (rc == 0 && ((size_t)snprintf(scratch.upper, sizeof(scratch.upper), "%s/upper",
 					 c->scratch) >= sizeof(scratch.upper) ||
 			(size_t)snprintf(scratch.work, sizeof(scratch.work), "%s/work",
-					 c->scratch) >= sizeof(scratch.work)))
+					 c->scratch) >= sizeof(scratch.work) ||
+			(size_t)snprintf(scratch.mark, sizeof(scratch.mark), "%s/%s", c->scratch,
+					 HOSTLAYER_SCRATCH_MARK) >= sizeof(scratch.mark)))
 		rc = LH_FAIL(err, -ENAMETOOLONG, "scratch %s: path too long", c->scratch);
+	if (rc == 0)
+		rc = hostlayer_check_scratch(c->scratch, &scratch.marked, err);
+	if (rc == 0)
+		rc = hostlayer_container_check_claims(p, c, err);
 	if (rc)
 		goto out;
 

@@ -6,6 +6,7 @@
  *   layers.c     shared layer.vhd mounts and the run-root directories
  *   mount.c      loop devices, ext4 and overlay mounts, directories, checks
  *   mountinfo.c  the mount table, and the identity of the mounts we made
+ *   ownership.c  what this instance may use: its run root, its scratch folders
  *   retry.c      the transient-failure retry loop
  *   codec.c      encode / decode of the state
  *
@@ -62,6 +63,10 @@ typedef int (*hostlayer_mount_visit_fn)(void *arg, const struct hostlayer_mount_
  * mount point the last visited is on top). Returns 0, the first non-zero
  * return of fn, or -errno with err set when the table cannot be read. */
 int hostlayer_mounts_visit(hostlayer_mount_visit_fn fn, void *arg, struct lh_error *err);
+
+/* The value of option `name` in a mount's options, unescaped into out
+ * (cap bytes); false when absent or longer. */
+bool hostlayer_mount_option(const char *options, const char *name, char *out, size_t cap);
 
 /* What the mount table said of a mount right after we made it. A mount id
  * may be reused once its mount is gone, so the device and the filesystem
@@ -221,6 +226,15 @@ int hostlayer_rmdirs(const char *path, const char *created_top, struct lh_error 
 /* Refuse (-LH_EREFUSED) a mount path that exists and is not an empty directory. */
 int hostlayer_check_mount_path(const char *path, struct lh_error *err);
 
+/* The file that marks a scratch folder as one layerhost set up (made in an
+ * empty folder before upper/ and work/). */
+#define HOSTLAYER_SCRATCH_MARK ".layerhost-scratch"
+/* Refuse (-LH_EREFUSED) a scratch folder that is not layerhost's own: one
+ * that holds anything but a sandbox.vhdx without the mark (a system folder
+ * holds plenty; the host refuses those by name before). *marked: whether
+ * the mark is there already. */
+int hostlayer_check_scratch(const char *scratch, bool *marked, struct lh_error *err);
+
 /*
  * Attach vhd read-only to a free loop device limited to data_size bytes,
  * with autoclear, retrying transient failures. On success *loop is the
@@ -244,5 +258,17 @@ int hostlayer_mount_overlay(const struct hostlayer_lower *lowers, size_t n, cons
  */
 int hostlayer_umount(const char *path, const char *fstype, const struct hostlayer_mount_id *id,
 		     struct lh_error *err);
+
+/* ---- ownership.c ----------------------------------------------------------- */
+
+/* Under p->lock. Refuse (-LH_EREFUSED) when the run root holds a mount this
+ * instance did not make: another state's (its unmount would take ours, and
+ * ours its), or one a killed command left; the message names it. */
+int hostlayer_check_run_root(struct hostlayer_priv *p, struct lh_error *err);
+/* Under p->lock. Refuse (-LH_EREFUSED) c's scratch when it is the scratch
+ * of another container of this instance, or the folder, upper or work
+ * folder of any overlay mounted (another state's). */
+int hostlayer_check_scratch_free(struct hostlayer_priv *p, const struct hostlayer_container *c,
+				 struct lh_error *err);
 
 #endif

@@ -149,6 +149,47 @@ int hostlayer_check_mount_path(const char *path, struct lh_error *err)
 	return rc;
 }
 
+int hostlayer_check_scratch(const char *scratch, bool *marked, struct lh_error *err)
+{
+	char foreign[256] = "";
+	struct dirent *de;
+	struct stat st;
+	char *real = realpath(scratch, NULL);
+	DIR *dir = NULL;
+	int rc = 0;
+
+	*marked = false;
+	if (!real)
+		return LH_FAIL(err, -errno, "scratch folder %s: %s", scratch, strerror(errno));
+	dir = opendir(real);
+	if (!dir) {
+		rc = LH_FAIL(err, -errno, "scratch folder %s: %s", scratch, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		/* a UVM's scratch disk of the same container (layerhost import
+		 * --scratch makes one for either use) is no overlay's business */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "sandbox.vhdx") == 0)
+			continue;
+		if (strcmp(de->d_name, HOSTLAYER_SCRATCH_MARK) == 0)
+			*marked = fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				  S_ISREG(st.st_mode);
+		else if (!foreign[0])
+			snprintf(foreign, sizeof(foreign), "%s", de->d_name);
+	}
+	/* the overlay writes into upper/ and empties work/work of whatever it is given */
+	if (foreign[0] && !*marked)
+		rc = LH_FAIL(err, -LH_EREFUSED, "scratch folder %s is not layerhost's: it holds %s "
+			     "and no %s mark; give the container an empty folder of its own",
+			     scratch, foreign, HOSTLAYER_SCRATCH_MARK);
+out:
+	if (dir)
+		closedir(dir);
+	free(real);
+	return rc;
+}
+
 /* ---- loop devices ---------------------------------------------------------- */
 
 struct hostlayer_loop_op {

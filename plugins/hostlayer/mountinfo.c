@@ -89,6 +89,25 @@ int hostlayer_mounts_visit(hostlayer_mount_visit_fn fn, void *arg, struct lh_err
 	return rc;
 }
 
+bool hostlayer_mount_option(const char *options, const char *name, char *out, size_t cap)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = options; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > len && p[len] == '=' && strncmp(p, name, len) == 0 && n - len - 1 < cap) {
+			memcpy(out, p + len + 1, n - len - 1);
+			out[n - len - 1] = '\0';
+			hostlayer_unescape(out);
+			return true;
+		}
+		p += n + (end != NULL);
+	}
+	return false;
+}
+
 /* ---- the mounts layerhost made ------------------------------------------------- */
 
 struct hostlayer_mount_search {

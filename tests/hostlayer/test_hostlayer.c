@@ -670,6 +670,55 @@ static void test_restore_then_release(void)
 	free(blob2);
 }
 
+/* A scratch folder must be layerhost's own: empty, or marked by an
+ * earlier mount. The kernel empties <scratch>/work/work of whatever
+ * scratch it is given. */
+static void test_scratch_must_be_ours(void)
+{
+	struct fakehost fh;
+	const char *layers[] = { layer_base };
+	const char *foreign = scratch_dir("foreign"), *ours = scratch_dir("ours");
+	struct lh_attach_request req = container_req("s3", layers, 1, foreign);
+	struct lh_attach_result res;
+	struct lh_error err = { 0 };
+	char precious[LH_PATH_CAP];
+
+	put_file("foreign/settings.conf", "x");
+	put_file("foreign/work/work/precious", "keep");
+	snprintf(precious, sizeof(precious), "%s", join(foreign, "work/work/precious"));
+	CU_ASSERT_FATAL(open_host(&fh) == 0);
+	expect_refusal(&fh, &req, -LH_EREFUSED, foreign);
+	/* Fatal: what follows names system folders, which a scratch that is
+	 * taken as it is would have written into. */
+	CU_ASSERT_FATAL(file_has(precious, "keep"));
+	CU_ASSERT_FALSE(path_exists(join(foreign, "upper")));
+	/* only upper/ and work/, but work/ holds files of someone else's */
+	CU_ASSERT_FATAL(unlink(join(foreign, "settings.conf")) == 0);
+	make_dir(join(foreign, "upper"));
+	expect_refusal(&fh, &req, -LH_EREFUSED, "no " HOSTLAYER_SCRATCH_MARK " mark");
+	CU_ASSERT_TRUE(file_has(precious, "keep"));
+	/* system folders (which the host refuses by name before) */
+	req.scratch_dir = "/";
+	expect_refusal(&fh, &req, -LH_EREFUSED, "is not layerhost's");
+	req.scratch_dir = "/etc";
+	expect_refusal(&fh, &req, -LH_EREFUSED, "is not layerhost's");
+	CU_ASSERT_FALSE(path_exists("/etc/upper"));
+
+	/* a scratch layerhost made is taken again, writes and all; a UVM
+	 * scratch disk of the container's (layerhost import --scratch) is no
+	 * reason to refuse one */
+	put_file("ours/sandbox.vhdx", "disk");
+	req.scratch_dir = ours;
+	CU_ASSERT_FATAL(fh.backend->attach(fh.priv, &req, &res, &err) == 0);
+	CU_ASSERT_EQUAL(fixture_write(join(res.uvm_path, "kept.txt"), "k", 1), 0);
+	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, res.handle, &err), 0);
+	CU_ASSERT_FATAL(fh.backend->attach(fh.priv, &req, &res, &err) == 0);
+	CU_ASSERT_TRUE(file_has(join(res.uvm_path, "kept.txt"), "k"));
+	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, res.handle, &err), 0);
+	assert_nothing_left();
+	fakehost_fini(&fh);
+}
+
 /* Unmount only what layerhost mounted. The overlay unmounted by hand,
  * with the mount path a mount point of the user's: release leaves the
  * user's filesystem alone. A filesystem mounted over the overlay: release
@@ -709,6 +758,48 @@ static void test_unmount_only_ours(void)
 	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, res.handle, &err), 0);
 	CU_ASSERT_STRING_EQUAL(top_fstype(mnt), "tmpfs");
 	CU_ASSERT_EQUAL(umount2(mnt, 0), 0);
+	assert_nothing_left();
+	fakehost_fini(&fh);
+}
+
+/* Two containers on one scratch would share upper/ and work/, which
+ * overlayfs leaves undefined: in one instance, through another name for
+ * the folder, or under another state's overlay. */
+static void test_same_scratch_refused(void)
+{
+	struct fakehost fh, other;
+	const char *layers[] = { layer_base };
+	const char *scratch = scratch_dir("one-scratch");
+	const char *alias = fixture_path("alias-scratch");
+	const char *run2_opts[] = { "run_root", fixture_path("run2"), NULL };
+	struct lh_attach_request r1 = container_req("first", layers, 1, scratch);
+	struct lh_attach_request r2 = container_req("second", layers, 1, scratch);
+	struct lh_attach_result a, b;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_FATAL(symlink(scratch, alias) == 0);
+	CU_ASSERT_FATAL(open_host(&fh) == 0);
+	CU_ASSERT_FATAL(fh.backend->attach(fh.priv, &r1, &a, &err) == 0);
+	CU_ASSERT_EQUAL(fh.backend->attach(fh.priv, &r2, &b, &err), -LH_EREFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "first"));
+	lh_error_clear(&err);
+	r2.scratch_dir = alias;
+	CU_ASSERT_EQUAL(fh.backend->attach(fh.priv, &r2, &b, &err), -LH_EREFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "first"));
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&fh), 2);
+
+	fakehost_init(&other, LH_OS_NONE);
+	CU_ASSERT_FATAL(fakehost_open(&other, "hostlayer", run2_opts, &err) == 0);
+	CU_ASSERT_EQUAL(other.backend->attach(other.priv, &r2, &b, &err), -LH_EREFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, a.uvm_path));
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&other), 0);
+	CU_ASSERT_FALSE(path_exists(fixture_path("run2")));
+	fakehost_fini(&other);
+
+	CU_ASSERT_EQUAL(fh.backend->release(fh.priv, a.handle, &err), 0);
+	CU_ASSERT_EQUAL(unlink(alias), 0);
 	assert_nothing_left();
 	fakehost_fini(&fh);
 }
@@ -773,6 +864,37 @@ static void test_release_busy_layer_resumes(void)
 	assert_nothing_left();
 	fakehost_fini(&fresh);
 	free(blob);
+}
+
+/* Two states (two instances) on one run root would stack their layer
+ * mounts on the same folders, and one's unmount would take the other's:
+ * the second is refused while the first holds mounts there. */
+static void test_shared_run_root_refused(void)
+{
+	struct fakehost a, b;
+	const char *two[] = { layer_base, layer_mid };
+	const char *one[] = { layer_base };
+	struct lh_attach_request ra = container_req("state-a", two, 2, scratch_dir("state-a"));
+	struct lh_attach_request rb = container_req("state-b", one, 1, scratch_dir("state-b"));
+	struct lh_attach_result x, y;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_FATAL(open_host(&a) == 0);
+	CU_ASSERT_FATAL(open_host(&b) == 0);
+	CU_ASSERT_FATAL(a.backend->attach(a.priv, &ra, &x, &err) == 0);
+	CU_ASSERT_EQUAL(b.backend->attach(b.priv, &rb, &y, &err), -LH_EREFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, run_root));
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(fakehost_count_attachments(&b), 0);
+	CU_ASSERT_EQUAL(count_our_mounts(), 3);
+	CU_ASSERT_EQUAL(a.backend->release(a.priv, x.handle, &err), 0);
+	assert_nothing_left();
+	/* the run root is free again */
+	CU_ASSERT_FATAL(b.backend->attach(b.priv, &rb, &y, &err) == 0);
+	CU_ASSERT_EQUAL(b.backend->release(b.priv, y.handle, &err), 0);
+	assert_nothing_left();
+	fakehost_fini(&b);
+	fakehost_fini(&a);
 }
 
 /* The bytes of one gob message (its length prefix included) at data. */
@@ -925,8 +1047,11 @@ static const struct test_entry tests[] = {
 	{ "refusals leave nothing mounted", test_refusals, true },
 	{ "busy release retries and changes nothing", test_release_busy_retry, true },
 	{ "restore in a fresh host, then release", test_restore_then_release, true },
+	{ "a scratch must be layerhost's own", test_scratch_must_be_ours, true },
 	{ "unmount only what layerhost mounted", test_unmount_only_ours, true },
+	{ "two containers on one scratch refused", test_same_scratch_refused, true },
 	{ "a busy layer's release resumes", test_release_busy_layer_resumes, true },
+	{ "two states on one run root refused", test_shared_run_root_refused, true },
 	{ "a state of serial version 1 loads and unmounts", test_decode_version_1, true },
 	{ "decode: version and garbage", test_decode_version_and_garbage, false },
 	{ "retry loop", test_retry_loop, false },
