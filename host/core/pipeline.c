@@ -207,6 +207,84 @@ static int require(const char *container, const char *path, mode_t kind, const c
 	return 0;
 }
 
+/* ---- a disk in two roles ------------------------------------------------- */
+
+/*
+ * A scratch disk is attached writable, layers read-only; one file in both
+ * roles (a symlinked sandbox.vhdx, or layer.vhd) would be attached both
+ * ways at once, by backends that do not know of each other (VPMem and
+ * SCSI). Files are told apart by identity, whatever names lead to them.
+ */
+struct disk_roles {
+	const struct lh_container_config *c;
+	struct stat scratch;
+	struct stat *layers;  /* st_ino 0: missing (validation reports it) */
+	struct lh_error *err;
+};
+
+static bool same_disk(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static int disk_roles_records(void *arg, struct lh_mounted *const *records, size_t n)
+{
+	struct disk_roles *r = arg;
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lh_mounted *m = records[i];
+
+		if (m->busy)
+			continue; /* its mount or unmount, under way, owns it */
+		for (size_t j = 0; j < m->n_layers; j++)
+			if (m->layers[j].host_path && stat(m->layers[j].host_path, &st) == 0 &&
+			    same_disk(&st, &r->scratch))
+				return LH_FAIL(r->err, -LH_EREFUSED, "container %s: scratch disk %s/"
+					       "sandbox.vhdx is a layer of container %s (%s); a "
+					       "disk cannot be attached read-only and writable at "
+					       "once", r->c->name, r->c->scratch, m->id,
+					       m->layers[j].host_path);
+		if (!m->scratch.host_path || stat(m->scratch.host_path, &st) != 0)
+			continue;
+		for (size_t j = 0; j < r->c->n_layers; j++)
+			if (same_disk(&st, &r->layers[j]))
+				return LH_FAIL(r->err, -LH_EREFUSED, "container %s: layer %zu (%s) "
+					       "is the scratch disk of container %s; a disk cannot "
+					       "be attached read-only and writable at once",
+					       r->c->name, j + 1, r->c->layers[j], m->id);
+	}
+	return 0;
+}
+
+static int check_disk_roles(struct lh_host *host, const struct lh_container_config *c,
+			    struct lh_error *err)
+{
+	struct disk_roles r = { .c = c, .err = err };
+	char path[PATH_MAX];
+	int rc;
+
+	rc = path_join(path, c->scratch, "sandbox.vhdx", err);
+	if (rc || stat(path, &r.scratch) != 0)
+		return rc;
+	r.layers = calloc(c->n_layers, sizeof(*r.layers));
+	if (!r.layers)
+		return LH_FAIL(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < c->n_layers; i++) {
+		rc = path_join(path, c->layers[i], "layer.vhd", err);
+		if (rc == 0 && stat(path, &r.layers[i]) != 0)
+			r.layers[i].st_ino = 0;
+		if (rc == 0 && same_disk(&r.layers[i], &r.scratch))
+			rc = LH_FAIL(err, -LH_EREFUSED, "container %s: scratch disk %s/sandbox.vhdx "
+				     "is layer %zu (%s); a disk cannot be attached read-only and "
+				     "writable at once", c->name, c->scratch, i + 1, path);
+	}
+	if (rc == 0)
+		rc = lh_pipeline_with_records(host, disk_roles_records, &r);
+	free(r.layers);
+	return rc;
+}
+
 int lh_pipeline_validate(struct lh_host *host, const struct lh_container_config *c,
 			 struct lh_error *err)
 {
@@ -261,6 +339,8 @@ int lh_pipeline_validate(struct lh_host *host, const struct lh_container_config 
 		rc = lh_check_layers_distinct(c, err);
 	if (rc == 0 && kind == LH_KIND_WCOW)
 		rc = lh_check_wcow_layers(c, err);
+	if (rc == 0 && kind == LH_KIND_LCOW)
+		rc = check_disk_roles(host, c, err);
 	return rc;
 }
 

@@ -373,6 +373,49 @@ static void test_validation_before_any_request(void)
 	testhost_close(&w);
 }
 
+/* A disk in two roles would be attached read-only and writable at once: a
+ * scratch sandbox.vhdx that is a symlink to a layer of the same container,
+ * or to a layer another container holds, and a layer that is another
+ * container's scratch. Refused before any request. */
+static void test_disk_in_two_roles_refused(void)
+{
+	struct lh_error err = { 0 };
+	char target[4096];
+	struct testhost w;
+
+	lcow_fixture("k1", "k", 2);
+	scratch_disk("k4");
+	mkdir(fixture_path("scratch/k-own"), 0755);
+	mkdir(fixture_path("scratch/k-other"), 0755);
+	mkdir(fixture_path("layers/k-scratch"), 0755);
+	snprintf(target, sizeof(target), "%s", fixture_path("layers/k1/layer.vhd"));
+	CU_ASSERT_EQUAL_FATAL(symlink(target, fixture_path("scratch/k-own/sandbox.vhdx")), 0);
+	snprintf(target, sizeof(target), "%s", fixture_path("layers/k0/layer.vhd"));
+	CU_ASSERT_EQUAL_FATAL(symlink(target, fixture_path("scratch/k-other/sandbox.vhdx")), 0);
+	snprintf(target, sizeof(target), "%s", fixture_path("scratch/k1/sandbox.vhdx"));
+	CU_ASSERT_EQUAL_FATAL(symlink(target, fixture_path("layers/k-scratch/layer.vhd")), 0);
+	world_open(&w, "[uvm]\nos = linux\n[plugin.vpmem]\nmulti_mapping = false\n"
+		       "[container.k1]\nlayers = layers/k0\nscratch = scratch/k1\n"
+		       "[container.k2]\nlayers = layers/k0, layers/k1\nscratch = scratch/k-own\n"
+		       "[container.k3]\nlayers = layers/k1\nscratch = scratch/k-other\n"
+		       "[container.k4]\nlayers = layers/k1, layers/k-scratch\nscratch = scratch/k4\n");
+	CU_ASSERT_EQUAL(do_mount(&w, "k2", &err), -LH_EREFUSED);
+	ASSERT_MSG_HAS(err, "container k2: scratch disk");
+	ASSERT_MSG_HAS(err, "is layer 2");
+	CU_ASSERT_EQUAL(w.driver->attempts, 0);
+	CU_ASSERT_EQUAL_FATAL(do_mount(&w, "k1", &err), 0);
+	CU_ASSERT_EQUAL(do_mount(&w, "k3", &err), -LH_EREFUSED);
+	ASSERT_MSG_HAS(err, "is a layer of container k1");
+	CU_ASSERT_EQUAL(do_mount(&w, "k4", &err), -LH_EREFUSED);
+	ASSERT_MSG_HAS(err, "layer 2");
+	ASSERT_MSG_HAS(err, "is the scratch disk of container k1");
+	CU_ASSERT_EQUAL(lh_pipeline_count(w.host), 1);
+	unmount_ok(&w, "k1");
+	CU_ASSERT_EQUAL(testhost_live(&w, "scsi") + testhost_live(&w, "vpmem"), 0);
+	CU_ASSERT_TRUE(fault_driver_balanced(w.driver));
+	testhost_close(&w);
+}
+
 /* ---- WCOW ---------------------------------------------------------------- */
 
 static void test_wcow_isolated(void)
@@ -483,6 +526,7 @@ int main(void)
 		{ "lcow: fault at every request of a 10-layer mount", test_fault_at_every_request },
 		{ "lcow: unmount tries every step", test_unmount_tries_every_step },
 		{ "validation before any request", test_validation_before_any_request },
+		{ "lcow: a disk in two roles refused", test_disk_in_two_roles_refused },
 		{ "wcow: hypervisor-isolated container", test_wcow_isolated },
 		{ "host: a real overlay mount", test_host_mode_real_overlay },
 		{ NULL, NULL },
