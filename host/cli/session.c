@@ -4,9 +4,11 @@
 #include "clone.h"
 #include "log.h"
 #include "host_state.h"
+#include "regular_file.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 void lh_report_error(const struct lh_error *err)
 {
@@ -28,8 +30,15 @@ static int replace_string(char **field, const char *value)
 int lh_session_config(const struct lh_cli *cli, struct lh_session *s)
 {
 	struct lh_config *cfg;
+	struct stat st;
 	int rc;
 
+	/* reading a FIFO would wait for a writer for good */
+	if (stat(cli->config_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		LH_FAIL(&s->err, -LH_EREFUSED, "%s: the config file is not a regular file (%s)",
+			cli->config_path, lh_file_kind(st.st_mode));
+		return LH_EXIT_USAGE;
+	}
 	rc = lh_config_load(cli->config_path, &s->cfg, &s->err);
 	if (rc)
 		return LH_EXIT_USAGE;

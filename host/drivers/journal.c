@@ -5,6 +5,7 @@
 #include "durable.h"
 #include "error.h"
 #include "log.h"
+#include "regular_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -210,9 +211,9 @@ int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		free(j);
 		return LH_FAIL(err, -ENOMEM, "journal: out of memory");
 	}
-	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	j->fd = lh_open_regular(path, O_RDWR | O_APPEND | O_CREAT, 0644, "journal", err);
 	if (j->fd < 0) {
-		rc = LH_FAIL(err, -errno, "%s: cannot open journal: %s", path, strerror(errno));
+		rc = j->fd;
 		free(j->path);
 		free(j);
 		return rc;

@@ -2,6 +2,7 @@
 #include "state_file.h"
 
 #include "durable.h"
+#include "regular_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,10 +105,9 @@ int lh_state_lock_acquire(const char *state_path, int64_t timeout_ms,
 	*out = NULL;
 	if (snprintf(path, sizeof(path), "%s.lock", state_path) >= (int)sizeof(path))
 		return LH_FAIL(err, -ENAMETOOLONG, "%s.lock: path too long", state_path);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = lh_open_regular(path, O_RDWR | O_CREAT, 0600, "the lock file", err);
 	if (fd < 0)
-		return LH_FAIL(err, -errno, "%s: cannot open the lock file: %s", path,
-			       strerror(errno));
+		return fd;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* Polled rather than blocking, so the wait is bounded and a signal
 	 * cannot leave it half way. */

@@ -25,7 +25,7 @@ check() { # check NAME COMMAND...: the command must succeed
 expect_exit() { # expect_exit CODE PATTERN ARGS...: exit code and stderr pattern
 	local want=$1 pattern=$2 got
 	shift 2
-	"$lh" "$@" >"$work/out" 2>"$work/err"
+	timeout 60 "$lh" "$@" >"$work/out" 2>"$work/err"
 	got=$?
 	if [ "$got" -eq "$want" ] && grep -q -- "$pattern" "$work/err"; then
 		passed=$((passed + 1))
@@ -164,6 +164,13 @@ printf '[uvm]\nos = linux\n[plugin.scsi]\nlunz = 9\n' >"$work/key.ini"
 expect_exit 2 "key.ini:4: \[plugin.scsi\] lunz: unknown key" --config "$work/key.ini" status
 printf '[uvm]\nos = linux\n[pipeline]\nlcow.layers = nosuch\n' >"$work/plugin.ini"
 expect_exit 2 "plugin 'nosuch' not found" --config "$work/plugin.ini" status
+# Files that must be regular: reading or filling a FIFO would wait for good.
+mkfifo "$work/fifo.ini" "$work/fifo.journal" "$work/fifo.state"
+expect_exit 2 "fifo.ini: the config file is not a regular file (a FIFO)" --config "$work/fifo.ini" status
+printf '[host]\njournal = fifo.journal\njournal_fsync = never\n[uvm]\nos = linux\n' >"$work/fj.ini"
+expect_exit 2 "fifo.journal: journal is not a regular file (a FIFO)" --config "$work/fj.ini" mount
+printf '[host]\nstate = fifo.state\n[uvm]\nos = linux\n' >"$work/fs.ini"
+expect_exit 1 "fifo.state: not a state file (not a regular file)" --config "$work/fs.ini" status
 check "--help tells the commands" sh -c "'$lh' --help | grep -q 'clone --template NAME'"
 check "--version" sh -c "'$lh' --version | grep -q 'layerhost'"
 

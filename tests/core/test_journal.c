@@ -7,6 +7,7 @@
 #include "fixtures.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct lh_driver *journal_open(const char *path)
@@ -120,6 +121,28 @@ static void test_unwritable_journal(void)
 	ASSERT_MSG_HAS(err, "/nonexistent/dir/j");
 }
 
+/* Anything but a regular file is refused at open: a FIFO nobody reads
+ * would take lines until its buffer is full, then block the command for
+ * good, holding the state lock. */
+static void test_not_a_regular_file(void)
+{
+	const char *fifo = fixture_path("j5/layerhost.journal");
+	struct lh_journal *journal = NULL;
+	struct lh_error err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	CU_ASSERT_EQUAL(lh_journal_open(fifo, LH_FSYNC_NEVER, &journal, &err), -LH_EREFUSED);
+	CU_ASSERT_PTR_NULL(journal);
+	ASSERT_MSG_HAS(err, fifo);
+	ASSERT_MSG_HAS(err, "not a regular file (a FIFO)");
+	lh_journal_close(journal);
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_journal_open("/dev/null", LH_FSYNC_NEVER, &journal, &err),
+			-LH_EREFUSED);
+	ASSERT_MSG_HAS(err, "a character device");
+	lh_journal_close(journal);
+}
+
 int main(void)
 {
 	static const struct cutest_case cases[] = {
@@ -127,6 +150,7 @@ int main(void)
 		{ "a torn last record is cut off", test_torn_last_record_cut_off },
 		{ "a foreign last line is refused, file untouched", test_foreign_last_line_refused },
 		{ "an unwritable journal names the path", test_unwritable_journal },
+		{ "a journal that is not a regular file is refused", test_not_a_regular_file },
 		{ NULL, NULL },
 	};
 

@@ -521,6 +521,36 @@ static void test_lock_times_out(void)
 	}
 }
 
+/* A state or lock file that is a FIFO is refused at once: opening one
+ * waits for a writer that never comes. (The alarm turns a wait into a
+ * failed run.) */
+static void test_not_a_regular_file(void)
+{
+	const char *fifo = fixture_path("fifo/layerhost.state");
+	char lock_path[4096];
+	struct lh_state_lock *lock = NULL;
+	struct lh_error err = { 0 };
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	mkdir(fixture_path("fifo"), 0755);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	alarm(20);
+	CU_ASSERT_EQUAL(lh_state_file_read(fifo, &data, &len, &err), -LH_ECORRUPT);
+	ASSERT_MSG_HAS(err, fifo);
+	ASSERT_MSG_HAS(err, "not a regular file");
+	free(data);
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", fixture_path("fifo/other.state"));
+	CU_ASSERT_EQUAL_FATAL(mkfifo(lock_path, 0600), 0);
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_state_lock_acquire(fixture_path("fifo/other.state"), 100, &lock, &err),
+			-LH_EREFUSED);
+	ASSERT_MSG_HAS(err, lock_path);
+	ASSERT_MSG_HAS(err, "a FIFO");
+	lh_state_lock_release(lock);
+	alarm(0);
+}
+
 int main(void)
 {
 	static const struct cutest_case cases[] = {
@@ -540,6 +570,7 @@ int main(void)
 		{ "every truncation is refused", test_every_truncation },
 		{ "atomic save: no temp file, mode 0600", test_atomic_save },
 		{ "the lock times out while another holds it", test_lock_times_out },
+		{ "a state or lock that is not a regular file", test_not_a_regular_file },
 		{ NULL, NULL },
 	};
 
