@@ -103,12 +103,18 @@ out:
 	return rc;
 }
 
-/* One line: {"seq":N,"uvm":ID,"request":{...}[,"guest":STATUS]}. */
+/*
+ * One line: {"seq":N,"uvm":ID,"request":{...}[,"guest":STATUS]}. A line
+ * that could not be written whole is cut off again: the request is
+ * reported failed, so the journal must not hold it, nor half a line that
+ * the next one would be written after.
+ */
 int lh_journal_append(struct lh_journal *j, const char *uvm_id, const cJSON *request,
 			 const char *guest, struct lh_error *err)
 {
 	cJSON *record = cJSON_CreateObject();
 	char *line = NULL;
+	off_t end = -1;
 	size_t len;
 	int rc = 0;
 
@@ -123,14 +129,24 @@ int lh_journal_append(struct lh_journal *j, const char *uvm_id, const cJSON *req
 	}
 	len = strlen(line);
 	line[len++] = '\n'; /* replaces the NUL: write() takes the length */
+	end = lseek(j->fd, 0, SEEK_END);
+	if (end < 0) {
+		rc = LH_FAIL(err, -errno, "%s: %s", j->path, strerror(errno));
+		goto out;
+	}
 	rc = lh_write_all(j->fd, line, len);
 	if (rc) {
 		rc = LH_FAIL(err, rc, "%s: cannot append request %llu: %s", j->path,
 			     (unsigned long long)(j->seq + 1), lh_strerror(rc));
-		goto out;
+		goto cut;
 	}
 	j->seq++;
 	pthread_cond_signal(&j->appended);
+	goto out;
+cut:
+	if (ftruncate(j->fd, end) < 0)
+		lh_log(LH_LOG_ERROR, "journal", "%s: request %llu failed and cannot be cut off "
+		       "again: %s", j->path, (unsigned long long)(j->seq + 1), strerror(errno));
 out:
 	pthread_mutex_unlock(&j->lock);
 	free(line);

@@ -6,7 +6,9 @@
 #include "driver.h"
 #include "fixtures.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +145,42 @@ static void test_not_a_regular_file(void)
 	lh_journal_close(journal);
 }
 
+/* A request the journal could not take whole (the file full half way
+ * through its line) leaves no part of it: the driver said it failed, and
+ * the next line starts on a line of its own. */
+static void test_failed_append_leaves_nothing(void)
+{
+	const char *path = fixture_path("j6/layerhost.journal");
+	struct lh_driver *drv = journal_open(path);
+	struct lh_error err = { 0 };
+	struct rlimit old, small;
+	size_t len = 0;
+	cJSON *req = cJSON_Parse("{\"RequestType\":\"Add\",\"Settings\":{\"Path\":\"/a/long/path\"}}");
+	char *text;
+	int rc;
+
+	issue(drv, "{}");
+	text = fixture_read(path, &len);
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = len + 10; /* room for a few bytes of the next line */
+	signal(SIGXFSZ, SIG_IGN);
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &small), 0);
+	rc = drv->ops->modify(drv, "uvm-1", req, &err);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	CU_ASSERT_EQUAL(rc, -EFBIG);
+	ASSERT_MSG_HAS(err, "cannot append request 2");
+	issue(drv, "{}");
+	lh_driver_close(drv);
+	cJSON_Delete(req);
+	text = fixture_read(path, NULL);
+	CU_ASSERT_STRING_EQUAL(text, "{\"seq\":1,\"uvm\":\"uvm-1\",\"request\":{}}\n"
+				     "{\"seq\":2,\"uvm\":\"uvm-1\",\"request\":{}}\n");
+	free(text);
+}
+
 int main(void)
 {
 	static const struct cutest_case cases[] = {
@@ -151,6 +189,7 @@ int main(void)
 		{ "a foreign last line is refused, file untouched", test_foreign_last_line_refused },
 		{ "an unwritable journal names the path", test_unwritable_journal },
 		{ "a journal that is not a regular file is refused", test_not_a_regular_file },
+		{ "a failed append leaves no part of its line", test_failed_append_leaves_nothing },
 		{ NULL, NULL },
 	};
 
