@@ -220,8 +220,8 @@ bool hostlayer_valid_container_id(const char *id);
 int hostlayer_mkdirs(const char *path, mode_t mode, char *created_top, size_t cap,
 		     struct lh_error *err);
 /* Remove path and its parents up to created_top (nothing when created_top
- * is ""). A parent still in use (not empty) is left alone silently; a
- * leaf already gone is fine. */
+ * is ""). A parent still in use (not empty) is left alone silently; what
+ * is gone already (a release tried again) is fine. */
 int hostlayer_rmdirs(const char *path, const char *created_top, struct lh_error *err);
 /* Refuse (-LH_EREFUSED) a mount path that exists and is not an empty directory. */
 int hostlayer_check_mount_path(const char *path, struct lh_error *err);

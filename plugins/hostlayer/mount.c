@@ -103,8 +103,8 @@ int hostlayer_rmdirs(const char *path, const char *created_top, struct lh_error 
 		char *slash;
 
 		if (rmdir(buf) != 0) {
-			if (errno == ENOENT && leaf)
-				; /* already gone: carry on with the parents */
+			if (errno == ENOENT)
+				; /* already gone (a retry): carry on with the parents */
 			else if (!leaf && (errno == ENOTEMPTY || errno == EEXIST || errno == EBUSY))
 				break; /* another attachment still lives under it */
 			else {
