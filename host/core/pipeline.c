@@ -680,13 +680,16 @@ int lh_pipeline_mount(struct lh_host *host, const struct lh_container_config *c,
 	case LH_KIND_WCOW: rc = mount_wcow(host, c, m, err); break;
 	default: rc = mount_host(host, c, m, err); break;
 	}
+	/* Mounted means done and on record: what the driver let overlap is
+	 * complete, the journal flushed. One that cannot be flushed failed,
+	 * and is rolled back like any other. */
+	if (rc == 0 && lh_host_flush(host, &flush_err))
+		rc = lh_error_set(err, flush_err.code, flush_err.func, "%s", flush_err.message);
 	if (rc && release_all(host, m, &rollback_err))
 		lh_log(LH_LOG_ERROR, "pipeline", "container %s: rollback incomplete (unmount it to "
 		       "retry): %s", c->name, rollback_err.message);
-	/* Mounted means done and on record: what the driver let overlap is
-	 * complete, the journal flushed. */
-	if (lh_host_flush(host, &flush_err) && rc == 0)
-		rc = lh_error_set(err, flush_err.code, flush_err.func, "%s", flush_err.message);
+	if (rc)
+		lh_host_flush(host, NULL); /* the rollback's removals */
 	pthread_mutex_lock(&state->lock);
 	m->busy = false;
 	/* A failed mount leaves no record, unless its rollback left something
