@@ -59,9 +59,34 @@ static int select_containers(const struct lh_config *cfg, char *const *names, in
 	return LH_EXIT_OK;
 }
 
+/* The containers this command mounted: list[0..n). */
+struct mount_undo {
+	const struct lh_container_config **list;
+	size_t n;
+};
+
+/* Unmount what this command mounted, newest first: a mount is all or
+ * nothing. What cannot be unmounted stays recorded. */
+static void undo_mounts(struct lh_session *s, void *arg)
+{
+	struct mount_undo *u = arg;
+
+	for (size_t i = u->n; i-- > 0;) {
+		struct lh_error err = { 0 };
+
+		if (lh_pipeline_unmount(s->host, u->list[i]->name, &err))
+			lh_log_print(LH_LOG_ERROR, "rolling back container %s: %s",
+				     u->list[i]->name, err.message);
+	}
+	if (u->n)
+		lh_log_print(LH_LOG_ERROR, "rolled back what this command mounted");
+	u->n = 0;
+}
+
 int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 {
 	const struct lh_container_config **list = NULL;
+	struct mount_undo undo = { 0 };
 	struct lh_session s;
 	cJSON *out = cJSON_CreateArray();
 	size_t count = 0;
@@ -85,24 +110,25 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 			code = LH_EXIT_FAILED;
 		}
 	}
+	undo.list = list;
 	for (size_t i = 0; code == 0 && i < count; i++) {
 		struct lh_error err = { 0 };
-		const struct lh_mounted *m;
 
 		if (lh_pipeline_mount(s.host, list[i], &err)) {
 			lh_report_error(&err);
 			code = LH_EXIT_FAILED;
 			break;
 		}
-		m = lh_pipeline_find(s.host, list[i]->name);
-		if (cli->json)
-			cJSON_AddItemToArray(out, lh_report_container(m));
-		else {
-			cJSON *c = lh_report_container(m);
-
-			lh_report_print_container(stdout, c);
-			cJSON_Delete(c);
-		}
+		undo.n = i + 1;
+		cJSON_AddItemToArray(out, lh_report_container(lh_pipeline_find(s.host, list[i]->name)));
+	}
+	if (code)
+		undo_mounts(&s, &undo);
+	code = lh_session_commit(&s, code, undo_mounts, &undo);
+	/* Told once on disk: what is mounted, and nothing when it was undone. */
+	if (undo.n == 0) {
+		cJSON_Delete(out);
+		out = cJSON_CreateArray();
 	}
 	if (cli->json) {
 		cJSON *wrap = cJSON_CreateObject();
@@ -110,8 +136,10 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 		cJSON_AddItemToObject(wrap, "containers", out);
 		out = wrap;
 		lh_report_print_json(stdout, out);
+	} else {
+		for (cJSON *c = out->child; c; c = c->next)
+			lh_report_print_container(stdout, c);
 	}
-	code = lh_session_close(&s, true, code);
 done:
 	free(list);
 	cJSON_Delete(out);
@@ -266,16 +294,17 @@ done:
 	return code;
 }
 
-/* <state folder>/templates/<name>.state */
+/* <state folder>/templates/<name>.state; made_dir not NULL: create the
+ * folder, and say whether this call made it. */
 static int template_path(const struct lh_config *cfg, const char *name, char *out,
-			 bool create_dir)
+			 bool *made_dir)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(cfg->state_path, '/');
 	int len = slash ? (int)(slash - cfg->state_path) : 1;
 
 	snprintf(dir, sizeof(dir), "%.*s/templates", len, slash ? cfg->state_path : ".");
-	if (create_dir && mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (made_dir && !(*made_dir = mkdir(dir, 0700) == 0) && errno != EEXIST)
 		return -errno;
 	if (snprintf(out, PATH_MAX, "%s/%s.state", dir, name) >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -313,9 +342,35 @@ static void print_saved(const struct lh_cli *cli, const cJSON *o)
 		       cJSON_GetStringValue(cJSON_GetObjectItem(o, "state")));
 }
 
+/* What save --template made, to take back when the state cannot follow. */
+struct template_undo {
+	char path[PATH_MAX];
+	bool existed, made_dir;
+};
+
+static void undo_template(struct lh_session *s, void *arg)
+{
+	const struct template_undo *u = arg;
+	struct lh_uvm_identity id;
+	char *slash;
+
+	if (!u->existed)
+		unlink(u->path);
+	slash = strrchr(u->path, '/');
+	if (u->made_dir && slash) {
+		*slash = '\0';
+		rmdir(u->path);
+		*slash = '/';
+	}
+	lh_host_identity(s->host, &id);
+	id.is_template = false;
+	lh_host_set_identity(s->host, &id, NULL);
+}
+
 int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 {
-	char path[PATH_MAX];
+	struct template_undo undo = { .existed = false };
+	char *path = undo.path;
 	struct lh_error err = { 0 };
 	struct lh_session s;
 	cJSON *report;
@@ -338,15 +393,16 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 			     s.host->uvm.id);
 		return lh_session_close(&s, false, LH_EXIT_USAGE);
 	}
-	if (template_name && !force && template_path(s.cfg, template_name, path, false) == 0 &&
+	if (template_name && !force && template_path(s.cfg, template_name, path, NULL) == 0 &&
 	    lstat(path, &st) == 0) {
 		lh_log_print(LH_LOG_ERROR, "template '%s' exists (%s); add --force to replace it",
 			     template_name, path);
 		return lh_session_close(&s, false, LH_EXIT_FAILED);
 	}
 	if (template_name) {
-		rc = template_path(s.cfg, template_name, path, true);
+		rc = template_path(s.cfg, template_name, path, &undo.made_dir);
 		if (rc == 0) {
+			undo.existed = access(path, F_OK) == 0;
 			rc = lh_host_mark_template(s.host, template_name, &err);
 			if (rc == 0)
 				rc = lh_state_save(s.host, path, &err);
@@ -356,13 +412,15 @@ int lh_cmd_save(const struct lh_cli *cli, const char *template_name, bool force)
 		}
 		if (rc) {
 			lh_report_error(&err);
+			undo_template(&s, &undo);
 			return lh_session_close(&s, false, LH_EXIT_FAILED);
 		}
 	}
-	/* Told once the state is on disk, which closing the session does. */
+	/* Told once the state is on disk, which closing the session does; the
+	 * template is one only once the UVM's own state says so. */
 	report = saved_report(s.host->uvm.id, s.cfg->state_path, template_name,
 			      template_name ? path : NULL);
-	code = lh_session_close(&s, true, LH_EXIT_OK);
+	code = lh_session_commit(&s, LH_EXIT_OK, template_name ? undo_template : NULL, &undo);
 	if (code == LH_EXIT_OK)
 		print_saved(cli, report);
 	cJSON_Delete(report);
@@ -442,7 +500,7 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		lh_config_free(s.cfg);
 		return code;
 	}
-	if (template_path(s.cfg, template_name, template_file, false) ||
+	if (template_path(s.cfg, template_name, template_file, NULL) ||
 	    snprintf(state_file, sizeof(state_file), "%s/layerhost.state", scratch_dir) >=
 		    (int)sizeof(state_file) ||
 	    snprintf(doc_file, sizeof(doc_file), "%s/%s.json", scratch_dir, new_id) >=

@@ -60,6 +60,22 @@ int lh_session_config(const struct lh_cli *cli, struct lh_session *s)
 	return LH_EXIT_OK;
 }
 
+/* What the driver let overlap done and flushed, then the state written. */
+static int lh_session_save(struct lh_session *s, struct lh_error *err)
+{
+	int rc = lh_host_flush(s->host, err);
+
+	return rc ? rc : lh_state_save(s->host, s->cfg->state_path, err);
+}
+
+static int lh_session_end(struct lh_session *s, int code)
+{
+	lh_host_close(s->host);
+	lh_state_lock_release(s->lock);
+	lh_config_free(s->cfg);
+	return code;
+}
+
 /*
  * Open a session: config, lock (when `mutating`), host, state. driver:
  * NULL for the configured one. Returns an exit code; on failure the
@@ -114,9 +130,7 @@ int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *
 	return LH_EXIT_OK;
 fail:
 	lh_report_error(&s->err);
-	lh_host_close(s->host);
-	lh_state_lock_release(s->lock);
-	lh_config_free(s->cfg);
+	lh_session_end(s, code);
 	memset(s, 0, sizeof(*s));
 	return code;
 }
@@ -124,15 +138,23 @@ fail:
 /* Save (when asked) and close. Returns `code`, or 1 if the save failed. */
 int lh_session_close(struct lh_session *s, bool save, int code)
 {
+	return save ? lh_session_commit(s, code, NULL, NULL) : lh_session_end(s, code);
+}
+
+int lh_session_commit(struct lh_session *s, int code, lh_session_undo_fn undo, void *arg)
+{
 	struct lh_error err = { 0 };
 
-	if (save && (lh_host_flush(s->host, &err) ||
-		     lh_state_save(s->host, s->cfg->state_path, &err))) {
+	if (lh_session_save(s, &err) == 0)
+		return lh_session_end(s, code);
+	lh_report_error(&err);
+	if (!undo)
+		return lh_session_end(s, LH_EXIT_FAILED);
+	undo(s, arg);
+	lh_error_clear(&err);
+	if (lh_session_save(s, &err)) {
 		lh_report_error(&err);
-		code = LH_EXIT_FAILED;
+		fprintf(stderr, "layerhost: the state on disk may not match what is mounted\n");
 	}
-	lh_host_close(s->host);
-	lh_state_lock_release(s->lock);
-	lh_config_free(s->cfg);
-	return code;
+	return lh_session_end(s, LH_EXIT_FAILED);
 }

@@ -45,4 +45,19 @@ int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *
 /* Save (when asked) and close. Returns `code`, or 1 if the save failed. */
 int lh_session_close(struct lh_session *s, bool save, int code);
 
+/* Put back what the command did, so that the world is again what the
+ * state on disk records. */
+typedef void (*lh_session_undo_fn)(struct lh_session *s, void *arg);
+
+/*
+ * The end of a command that changed something: save the state and close.
+ * If the save fails, undo (when not NULL) and save again: the state on
+ * disk is then the one before the command, whether or not the failed save
+ * had replaced the file already. Without undo, what the command released
+ * may still be listed in the state on disk: run again, the command
+ * finishes it (releasing what is gone succeeds). Returns `code`, or 1 when
+ * a save failed.
+ */
+int lh_session_commit(struct lh_session *s, int code, lh_session_undo_fn undo, void *arg);
+
 #endif

@@ -128,7 +128,9 @@ layers = example/layers/base
 scratch = s5
 INI
 expect_exit 1 "scratch folder .*s5 is the scratch of container a" --config "$work/s5.ini" mount a b
-check "5: a stays mounted, b is not" sh -c "'$lh' --config '$work/s5.ini' status | grep -q '^1 container'"
+check "5: a mount is all or nothing" sh -c "'$lh' --config '$work/s5.ini' status | grep -q '^0 container'"
+check "5: a alone mounts" "$lh" --config "$work/s5.ini" mount a
+expect_exit 1 "scratch folder .*s5 is the scratch of container a" --config "$work/s5.ini" mount b
 check "5: unmount a" "$lh" --config "$work/s5.ini" unmount --all
 
 # 7. A layer mount still in use at unmount: the unmount fails naming it and
