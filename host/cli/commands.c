@@ -473,18 +473,46 @@ static bool template_exists(const char *file, const char *name, struct lh_error 
 	return false;
 }
 
+struct clone_files {
+	const char *state, *document;
+};
+
+/* The clone's state, then its document (neither there before: see
+ * refuse_existing). On failure neither stays, not even one written whose
+ * folder could not be flushed. */
+static int commit_clone(void *arg, struct lh_host *clone, const cJSON *document,
+			struct lh_error *err)
+{
+	const struct clone_files *f = arg;
+	char *text = NULL;
+	int rc = lh_state_save(clone, f->state, err);
+
+	if (rc == 0 && !(text = cJSON_Print(document)))
+		rc = LH_FAIL(err, -ENOMEM, "%s: out of memory", f->document);
+	if (rc == 0)
+		rc = lh_file_replace(f->document, text, strlen(text), 0644, LH_REPLACE_DURABLE,
+				     "the compute-system document", err);
+	if (rc) {
+		unlink(f->document);
+		unlink(f->state);
+	}
+	cJSON_free(text);
+	return rc;
+}
+
 int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char *new_id,
 		 const char *scratch_dir)
 {
 	char template_file[PATH_MAX], state_file[PATH_MAX], doc_file[PATH_MAX];
 	char uvm_scratch[PATH_MAX];
-	bool made_dir = false, wrote_state = false;
+	bool made_dir = false;
 	struct lh_host *template_host = NULL, *clone = NULL;
 	struct lh_state_lock *lock = NULL;
 	struct lh_error err = { 0 };
+	struct clone_files files = { state_file, doc_file };
+	struct lh_clone_commit commit = { commit_clone, &files };
 	struct lh_session s;
 	cJSON *document = NULL;
-	char *text = NULL;
 	int code;
 
 	if (!lh_container_id_valid(new_id) || !lh_container_id_valid(template_name)) {
@@ -538,19 +566,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 	 * written over. */
 	if (refuse_existing(state_file, &err) || refuse_existing(doc_file, &err))
 		goto out;
-	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &clone,
-			   &document, &err))
-		goto out;
-	if (lh_state_save(clone, state_file, &err))
-		goto out;
-	wrote_state = true;
-	text = cJSON_Print(document);
-	if (!text) {
-		LH_FAIL(&err, -ENOMEM, "%s: out of memory", doc_file);
-		goto out;
-	}
-	if (lh_file_replace(doc_file, text, strlen(text), 0644, LH_REPLACE_DURABLE,
-			    "the compute-system document", &err))
+	if (lh_clone_build(template_host, new_id, uvm_scratch, template_host->driver, &commit,
+			   &clone, &document, &err))
 		goto out;
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
@@ -571,13 +588,8 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 out:
 	if (code)
 		lh_report_error(&err);
-	if (code && clone)
-		lh_clone_unlink_scratches(scratch_dir);
-	if (code && wrote_state)
-		unlink(state_file);
 	if (code && made_dir)
 		rmdir(scratch_dir); /* only if the failed clone left it empty */
-	free(text);
 	cJSON_Delete(document);
 	lh_host_close(clone);
 	lh_host_close(template_host);

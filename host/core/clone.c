@@ -574,7 +574,7 @@ static int clone_unlink_entry(const char *path, const struct stat *st, int type,
 	return 0;
 }
 
-void lh_clone_unlink_scratches(const char *clone_dir)
+static void clone_unlink_scratches(const char *clone_dir)
 {
 	char dir[PATH_MAX];
 
@@ -732,8 +732,8 @@ static int clone_document_restore_state(struct lh_host *tmpl, struct lh_host *cl
 }
 
 int lh_clone_build(struct lh_host *template_host, const char *new_id, const char *scratch_dir,
-		   struct lh_driver *driver, struct lh_host **out, cJSON **document,
-		   struct lh_error *err)
+		   struct lh_driver *driver, const struct lh_clone_commit *commit,
+		   struct lh_host **out, cJSON **document, struct lh_error *err)
 {
 	struct lh_instance **pairs = NULL;
 	struct clone_undo undo = { 0 };
@@ -781,9 +781,14 @@ int lh_clone_build(struct lh_host *template_host, const char *new_id, const char
 	if (rc == 0 && snprintf(containers, sizeof(containers), "%s/%s", undo.parent,
 				LH_CLONE_CONTAINERS_DIR) >= (int)sizeof(containers))
 		rc = LH_FAIL(err, -ENAMETOOLONG, "%s: path too long", undo.parent);
-	/* Last, as it removes what it made itself if it fails. */
+	/* Last but the commit, as it removes what it made itself if it fails. */
 	if (rc == 0)
 		rc = clone_link_scratches(template_host, clone, containers, err);
+	if (rc == 0 && commit) {
+		rc = commit->fn(commit->arg, clone, clone->document, err);
+		if (rc)
+			clone_unlink_scratches(undo.parent);
+	}
 	if (rc)
 		goto undo;
 	*document = clone->document;

@@ -4,7 +4,8 @@
  * Every backend with a clone slot populates a fresh instance bound to the
  * clone (read-only attachments shared, writable disks copied under the
  * clone's scratch folder) and adds its devices to the clone's
- * compute-system document. A failure removes everything the clone made.
+ * compute-system document. A failure, to the last write that records the
+ * clone, removes everything the clone made.
  */
 #ifndef LH_CLONE_H
 #define LH_CLONE_H
@@ -18,22 +19,27 @@
 #define LH_CLONE_CONTAINERS_DIR "containers"
 #define LH_CLONE_SCRATCH_FILE "sandbox.vhdx"
 
+/* What records a clone once built (its state, its document): called when
+ * every copy is on disk. On failure it removes what it wrote itself; the
+ * clone is then undone like any other failed one. */
+struct lh_clone_commit {
+	int (*fn)(void *arg, struct lh_host *clone, const cJSON *document, struct lh_error *err);
+	void *arg;
+};
+
 /*
  * Clone `template_host` (loaded from a template's state) as UVM `new_id`,
  * copying writable disks under `scratch_dir` (created if missing) and
- * beside it. On success *out is the clone's host (containers as in the
- * template, handles kept, host paths those of the clone's copies), the
- * folder above scratch_dir holds containers/ (see above) and *document is
- * its compute-system document (caller frees both:
- * lh_host_close, cJSON_Delete). The clone host uses `driver` (borrowed).
+ * beside it, then commit it (commit NULL: nothing to record). On success
+ * *out is the clone's host (containers as in the template, handles kept,
+ * host paths those of the clone's copies), the folder above scratch_dir
+ * holds containers/ (see above) and *document is its compute-system
+ * document (caller frees both: lh_host_close, cJSON_Delete). The clone
+ * host uses `driver` (borrowed).
  */
 int lh_clone_build(struct lh_host *template_host, const char *new_id, const char *scratch_dir,
-		   struct lh_driver *driver, struct lh_host **out, cJSON **document,
-		   struct lh_error *err);
-
-/* Remove <clone_dir>/containers as lh_clone_build made it (its symlinks
- * and folders), when what follows the build fails. */
-void lh_clone_unlink_scratches(const char *clone_dir);
+		   struct lh_driver *driver, const struct lh_clone_commit *commit,
+		   struct lh_host **out, cJSON **document, struct lh_error *err);
 
 /*
  * Give the containers of a clone's configuration the clone's scratch

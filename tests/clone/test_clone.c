@@ -144,7 +144,7 @@ static void test_clone_shares_ro_copies_rw(void)
 	atomic_store(&w.host->mount_counter, 7);
 	w.host->uvm.is_template = true;
 	snprintf(scratch, sizeof(scratch), "%s/clones/k1/scratch", fixture_dir());
-	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, &clone, &doc, &err))
+	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, NULL, &clone, &doc, &err))
 		fprintf(stderr, "\n  clone: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
@@ -172,7 +172,7 @@ static void test_clone_shares_ro_copies_rw(void)
 
 	/* A clone of the clone: the copy is copied again, the layer shared. */
 	snprintf(scratch, sizeof(scratch), "%s/clones/k2/scratch", fixture_dir());
-	CU_ASSERT_EQUAL(lh_clone_build(clone, "k2", scratch, &w.driver->base, &clone2, &doc2,
+	CU_ASSERT_EQUAL(lh_clone_build(clone, "k2", scratch, &w.driver->base, NULL, &clone2, &doc2,
 				       &err), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone2);
 	p = paths_of(clone2, "testb");
@@ -214,7 +214,7 @@ static void test_clone_through_state_files(void)
 	world_open(&t, false);
 	CU_ASSERT_EQUAL_FATAL(lh_state_load(t.host, tpl, &err), 0);
 	snprintf(scratch, sizeof(scratch), "%s/clones/k3", fixture_dir());
-	CU_ASSERT_EQUAL_FATAL(lh_clone_build(t.host, "k3", scratch, &t.driver->base, &clone, &doc,
+	CU_ASSERT_EQUAL_FATAL(lh_clone_build(t.host, "k3", scratch, &t.driver->base, NULL, &clone, &doc,
 					     &err), 0);
 	CU_ASSERT_EQUAL(lh_state_save(clone, cst, &err), 0);
 	CU_ASSERT_EQUAL(lh_host_open(t.cfg, &t.driver->base, "k3", &again, &err), 0);
@@ -244,7 +244,7 @@ static void test_clone_not_supported(void)
 	world_open(&w, true);
 	attach(w.host, "testc", "/layers/c", true);
 	snprintf(scratch, sizeof(scratch), "%s/clones/ns/scratch", fixture_dir());
-	CU_ASSERT_EQUAL(lh_clone_build(w.host, "ns", scratch, &w.driver->base, &clone, &doc, &err),
+	CU_ASSERT_EQUAL(lh_clone_build(w.host, "ns", scratch, &w.driver->base, NULL, &clone, &doc, &err),
 			-LH_EUNSUPPORTED);
 	ASSERT_MSG_HAS(err, "clone is not supported by testc");
 	CU_ASSERT_PTR_NULL(clone);
@@ -280,7 +280,7 @@ static void test_clone_copy_failure_leaves_nothing(void)
 	lim = old;
 	lim.rlim_cur = 1 * MIB;
 	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	rc = lh_clone_build(w.host, "cf", scratch, &w.driver->base, &clone, &doc, &err);
+	rc = lh_clone_build(w.host, "cf", scratch, &w.driver->base, NULL, &clone, &doc, &err);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CU_ASSERT_NOT_EQUAL(rc, 0);
 	CU_ASSERT_PTR_NULL(clone);
@@ -293,11 +293,55 @@ static void test_clone_copy_failure_leaves_nothing(void)
 	snprintf(scratch, sizeof(scratch), "%s/clones/cf2/deep/scratch", fixture_dir());
 	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	lh_error_clear(&err);
-	rc = lh_clone_build(w.host, "cf2", scratch, &w.driver->base, &clone, &doc, &err);
+	rc = lh_clone_build(w.host, "cf2", scratch, &w.driver->base, NULL, &clone, &doc, &err);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CU_ASSERT_NOT_EQUAL(rc, 0);
 	CU_ASSERT_FALSE(exists(fixture_path("clones/cf2")));
 	CU_ASSERT_TRUE(exists(fixture_path("clones/cf/scratch")));
+	testhost_close(&w);
+}
+
+/* The commit that records a clone (its state, its document) failing is a
+ * failed clone like any other: no copy stays, and the clone made again
+ * succeeds (a copy left behind would be "File exists"). */
+static int commit_fails(void *arg, struct lh_host *clone, const cJSON *document,
+			struct lh_error *err)
+{
+	(void)clone;
+	(void)document;
+	++*(int *)arg;
+	return LH_FAIL(err, -ENOSPC, "clone state: No space left on device");
+}
+
+static void test_clone_commit_failure_leaves_nothing(void)
+{
+	const char *disk = fixture_path("cc/w.img");
+	char scratch[4096];
+	struct lh_error err = { 0 };
+	struct lh_host *clone = NULL;
+	int calls = 0;
+	struct lh_clone_commit commit = { commit_fails, &calls };
+	cJSON *doc = NULL;
+	struct testhost w;
+
+	CU_ASSERT_EQUAL_FATAL(fixture_write(disk, "writable", 8), 0);
+	world_open(&w, false);
+	attach(w.host, "testb", disk, false);
+	snprintf(scratch, sizeof(scratch), "%s/clones/cc/scratch", fixture_dir());
+	CU_ASSERT_EQUAL(lh_clone_build(w.host, "cc", scratch, &w.driver->base, &commit, &clone,
+				       &doc, &err), -ENOSPC);
+	CU_ASSERT_EQUAL(calls, 1);
+	ASSERT_MSG_HAS(err, "No space left on device");
+	CU_ASSERT_PTR_NULL(clone);
+	CU_ASSERT_PTR_NULL(doc);
+	CU_ASSERT_FALSE(exists(fixture_path("clones/cc")));
+	lh_error_clear(&err);
+	CU_ASSERT_EQUAL(lh_clone_build(w.host, "cc", scratch, &w.driver->base, NULL, &clone,
+				       &doc, &err), 0);
+	if (err.code)
+		fprintf(stderr, "\n  clone again: %s\n", err.message);
+	lh_host_close(clone);
+	cJSON_Delete(doc);
 	testhost_close(&w);
 }
 
@@ -343,7 +387,7 @@ static void check_clone_flushed(const char *ini, const char *backend, const char
 	testhost_open(&w, LH_STATE_TEST_PLUGIN_DIR, ini, "tpl");
 	attach(w.host, backend, path, false);
 	snprintf(scratch, sizeof(scratch), "%s/clones/%s/scratch", fixture_dir(), id);
-	if (lh_clone_build(w.host, id, scratch, &w.driver->base, &clone, &doc, &err))
+	if (lh_clone_build(w.host, id, scratch, &w.driver->base, NULL, &clone, &doc, &err))
 		fprintf(stderr, "\n  clone: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 	snprintf(copy, sizeof(copy), "%s/%s", scratch, strrchr(path, '/') + 1);
@@ -410,7 +454,7 @@ static void test_clone_lcow_real_plugins(void)
 	CU_ASSERT_EQUAL_FATAL(err.code, 0);
 	w.host->uvm.is_template = true;
 	snprintf(scratch, sizeof(scratch), "%s/lclones/k1/scratch", fixture_dir());
-	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, &clone, &doc, &err))
+	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, NULL, &clone, &doc, &err))
 		fprintf(stderr, "\n  clone: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 	p = paths_of(clone, "vpmem");
@@ -430,7 +474,7 @@ static void test_clone_lcow_real_plugins(void)
 
 	/* Clone of the clone. */
 	snprintf(scratch, sizeof(scratch), "%s/lclones/k2/scratch", fixture_dir());
-	if (lh_clone_build(clone, "k2", scratch, &w.driver->base, &clone2, &doc2, &err))
+	if (lh_clone_build(clone, "k2", scratch, &w.driver->base, NULL, &clone2, &doc2, &err))
 		fprintf(stderr, "\n  clone 2: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone2);
 	p = paths_of(clone2, "scsi");
@@ -470,7 +514,7 @@ static void test_clone_wcow_real_plugins(void)
 	CU_ASSERT_EQUAL_FATAL(err.code, 0);
 	w.host->uvm.is_template = true;
 	snprintf(scratch, sizeof(scratch), "%s/wclones/k1/scratch", fixture_dir());
-	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, &clone, &doc, &err))
+	if (lh_clone_build(w.host, "k1", scratch, &w.driver->base, NULL, &clone, &doc, &err))
 		fprintf(stderr, "\n  clone: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 
@@ -500,7 +544,7 @@ static void test_clone_wcow_real_plugins(void)
 
 	/* Clone of the clone. */
 	snprintf(scratch, sizeof(scratch), "%s/wclones/k2/scratch", fixture_dir());
-	if (lh_clone_build(clone, "k2", scratch, &w.driver->base, &clone2, &doc2, &err))
+	if (lh_clone_build(clone, "k2", scratch, &w.driver->base, NULL, &clone2, &doc2, &err))
 		fprintf(stderr, "\n  clone 2: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone2);
 	p = paths_of(clone2, "scsi");
@@ -537,7 +581,7 @@ static void test_clone_lcow_copy_failure(void)
 	lim = old;
 	lim.rlim_cur = 64 * 1024;
 	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	rc = lh_clone_build(w.host, "k1", scratch, &w.driver->base, &clone, &doc, &err);
+	rc = lh_clone_build(w.host, "k1", scratch, &w.driver->base, NULL, &clone, &doc, &err);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CU_ASSERT_NOT_EQUAL(rc, 0);
 	CU_ASSERT_PTR_NULL(clone);
@@ -553,6 +597,7 @@ int main(void)
 		{ "testb: template and clone through state files", test_clone_through_state_files },
 		{ "a backend without clone holding attachments", test_clone_not_supported },
 		{ "testb: copy failure leaves nothing", test_clone_copy_failure_leaves_nothing },
+		{ "testb: a failed commit leaves nothing", test_clone_commit_failure_leaves_nothing },
 		{ "testb and testd (no list slot): copies flushed", test_clone_copies_are_flushed },
 		{ "lcow with scsi and vpmem, clone of clone", test_clone_lcow_real_plugins },
 		{ "lcow: copy failure leaves nothing", test_clone_lcow_copy_failure },

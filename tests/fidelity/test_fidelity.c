@@ -272,7 +272,7 @@ static void template_and_clone(const char *name, const char *ini, const char *di
 	mount_ok(&w, "c1");
 	CU_ASSERT_EQUAL_FATAL(lh_host_mark_template(w.host, "base", &err), 0);
 	snprintf(path, sizeof(path), "%s/%s/k1/scratch", fixture_dir(), dir);
-	if (lh_clone_build(w.host, "k1", path, &w.driver->base, &clone, &doc, &err))
+	if (lh_clone_build(w.host, "k1", path, &w.driver->base, NULL, &clone, &doc, &err))
 		fprintf(stderr, "\n  clone: %s\n", err.message);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 	check(name, &w, doc);
