@@ -10,6 +10,7 @@
 #include "registry.h"
 #include "report.h"
 #include "session.h"
+#include "signals.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -111,7 +112,8 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 		}
 	}
 	undo.list = list;
-	for (size_t i = 0; code == 0 && i < count; i++) {
+	/* a signal stops before the next container */
+	for (size_t i = 0; code == 0 && i < count && !lh_signal_caught(); i++) {
 		struct lh_error err = { 0 };
 
 		if (lh_pipeline_mount(s.host, list[i], &err)) {
@@ -122,7 +124,7 @@ int lh_cmd_mount(const struct lh_cli *cli, char *const *names, int n)
 		undo.n = i + 1;
 		cJSON_AddItemToArray(out, lh_report_container(lh_pipeline_find(s.host, list[i]->name)));
 	}
-	if (code)
+	if (code || lh_signal_caught())
 		undo_mounts(&s, &undo);
 	code = lh_session_commit(&s, code, undo_mounts, &undo);
 	/* Told once on disk: what is mounted, and nothing when it was undone. */
@@ -176,8 +178,9 @@ int lh_cmd_unmount(const struct lh_cli *cli, char *const *names, int n, bool all
 		}
 	}
 	unmounted = cJSON_CreateArray();
-	/* Newest first, so shared scratches go after the containers on them. */
-	for (size_t i = count; i-- > 0;) {
+	/* Newest first, so shared scratches go after the containers on them;
+	 * a signal stops before the next container. */
+	for (size_t i = count; i-- > 0 && !lh_signal_caught();) {
 		struct lh_error err = { 0 };
 
 		if (!ids[i] || lh_pipeline_unmount(s.host, ids[i], &err)) {
@@ -552,6 +555,11 @@ int lh_cmd_clone(const struct lh_cli *cli, const char *template_name, const char
 		goto out;
 	if (!template_host->uvm.is_template) {
 		LH_FAIL(&err, -EINVAL, "%s: not a template", template_file);
+		goto out;
+	}
+	/* once begun, a clone is finished (or undone): a signal stops it here */
+	if (lh_signal_caught()) {
+		LH_FAIL(&err, -EINTR, "clone %s: stopped before it began", new_id);
 		goto out;
 	}
 	/* Everything the clone owns goes under DIR: the UVM's scratch folder

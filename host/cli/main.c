@@ -4,6 +4,7 @@
 #include "import.h"
 #include "log.h"
 #include "options.h"
+#include "signals.h"
 #include "records.h"
 #include "utf8.h"
 
@@ -67,7 +68,8 @@ static const char usage_text[] =
 	"file are taken from the config file's folder. With --json, stdout holds one JSON\n"
 	"document and messages go to stderr. More in layerhost(8) and layerhost.ini(5).\n"
 	"\n"
-	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error.\n";
+	"Exit status: 0 success, 1 an operation failed, 2 usage or configuration error,\n"
+	"130/143 stopped by SIGINT/SIGTERM (at a safe point, the state saved).\n";
 
 enum {
 	OPT_PLUGIN_DIR = 256,
@@ -144,7 +146,8 @@ static const char *exe_plugin_dir(void)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
 }
 
-int main(int argc, char **argv)
+/* The command line, parsed and run: the exit code. */
+static int run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -272,4 +275,10 @@ int main(int argc, char **argv)
 		return lh_cmd_clone(&cli, template_name, new_id, scratch_dir);
 	}
 	return usage_error("unknown command '%s'", command);
+}
+
+int main(int argc, char **argv)
+{
+	lh_signals_catch();
+	return lh_signals_exit_code(run(argc, argv));
 }

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "host_state.h"
 #include "regular_file.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -127,9 +128,14 @@ int lh_session_open(const struct lh_cli *cli, unsigned flags, struct lh_driver *
 		code = LH_EXIT_FAILED;
 		goto fail;
 	}
+	if (lh_signal_caught()) {
+		code = LH_EXIT_FAILED; /* stopped before anything was done */
+		goto close;
+	}
 	return LH_EXIT_OK;
 fail:
 	lh_report_error(&s->err);
+close:
 	lh_session_end(s, code);
 	memset(s, 0, sizeof(*s));
 	return code;

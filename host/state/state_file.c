@@ -126,7 +126,12 @@ int lh_state_lock_acquire(const char *state_path, int64_t timeout_ms,
 				     "longer)", path, (long long)waited);
 			goto out;
 		}
-		nanosleep(&pause, NULL);
+		/* a signal the program handles means: stop (not: wait on) */
+		if (nanosleep(&pause, NULL) < 0 && errno == EINTR) {
+			rc = LH_FAIL(err, -EINTR, "%s: interrupted while waiting for the state lock",
+				     path);
+			goto out;
+		}
 	}
 	lock = malloc(sizeof(*lock));
 	if (!lock) {

@@ -19,7 +19,8 @@ int lh_state_file_read(const char *path, uint8_t **data, size_t *len, struct lh_
 int lh_state_file_write(const char *path, const void *data, size_t len, struct lh_error *err);
 
 /* flock on "<state path>.lock". Waits up to timeout_ms, then fails naming
- * the lock file. */
+ * the lock file (-ETIMEDOUT); a handled signal ends the wait (-EINTR). A
+ * lock file that is not a regular file is -LH_EREFUSED. */
 struct lh_state_lock;
 int lh_state_lock_acquire(const char *state_path, int64_t timeout_ms,
 			  struct lh_state_lock **out, struct lh_error *err);
