@@ -160,7 +160,7 @@ int lh_session_commit(struct lh_session *s, int code, lh_session_undo_fn undo, v
 	lh_error_clear(&err);
 	if (lh_session_save(s, &err)) {
 		lh_report_error(&err);
-		fprintf(stderr, "layerhost: the state on disk may not match what is mounted\n");
+		lh_log_print(LH_LOG_ERROR, "the state on disk may not match what is mounted");
 	}
 	return lh_session_end(s, LH_EXIT_FAILED);
 }
