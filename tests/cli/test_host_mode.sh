@@ -17,15 +17,11 @@ passed=0
 failed=0
 sleeper=
 
+# shellcheck source=../testkit/mounts.sh
+. "$(dirname "$0")/../testkit/mounts.sh"
 cleanup() {
 	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
-	for _ in 1 2 3 4; do
-		grep -F " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			xargs -r -n1 umount -l 2>/dev/null
-	done
-	for f in /sys/block/loop*/loop/backing_file; do
-		grep -qF "$work" "$f" 2>/dev/null && losetup -d "/dev/$(basename "$(dirname "$(dirname "$f")")")"
-	done
+	unmount_under "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT

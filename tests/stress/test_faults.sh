@@ -20,17 +20,9 @@ passed=0
 failed=0
 start=$(date +%s)
 
-# Unmount and detach whatever is ours under $work.
-force_clean() {
-	for _ in 1 2 3 4; do
-		grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			xargs -r -n1 umount -l 2>/dev/null
-	done
-	for f in /sys/block/loop*/loop/backing_file; do
-		grep -qF "$work/" "$f" 2>/dev/null &&
-			losetup -d "/dev/$(basename "$(dirname "$(dirname "$f")")")"
-	done
-}
+# shellcheck source=../testkit/mounts.sh
+. "$(dirname "$0")/../testkit/mounts.sh"
+force_clean() { unmount_under "$work"; }
 cleanup() { force_clean; rm -rf "$work"; }
 trap '[ "$BASHPID" = "$$" ] && cleanup' EXIT
 fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }

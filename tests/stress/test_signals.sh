@@ -25,16 +25,9 @@ start=$SECONDS
 host=false
 [ "$(id -u)" -eq 0 ] && host=true
 
-force_clean() {
-	for _ in 1 2 3 4; do
-		grep -F " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			xargs -r -n1 umount -l 2>/dev/null
-	done
-	for f in /sys/block/loop*/loop/backing_file; do
-		grep -qF "$work/" "$f" 2>/dev/null &&
-			losetup -d "/dev/$(basename "$(dirname "$(dirname "$f")")")"
-	done
-}
+# shellcheck source=../testkit/mounts.sh
+. "$(dirname "$0")/../testkit/mounts.sh"
+force_clean() { unmount_under "$work"; }
 # Only in this shell: a child not yet exec'd when the signal lands (a
 # command started in the background) runs the EXIT trap too.
 trap '[ "$BASHPID" = "$$" ] && { force_clean; rm -rf "$work"; }' EXIT
