@@ -450,8 +450,12 @@ static int combined_layers(struct lh_host *host, const struct lh_mounted *m, boo
 		cJSON_AddStringToObject(settings, "ContainerID", m->id);
 	cJSON_AddStringToObject(settings, "ContainerRootPath", m->rootfs);
 	if (add) {
+		/* hcsshim's guest stacks Layers[0] on top (it is the overlay's
+		 * first lowerdir, as OCI layerFolders are topmost first), while
+		 * m->layers are base first, as the config lists them: send them
+		 * topmost first, or the base would shadow every layer above it. */
 		layers = cJSON_AddArrayToObject(settings, "Layers");
-		for (size_t i = 0; rc == 0 && i < m->n_layers; i++) {
+		for (size_t i = m->n_layers; rc == 0 && i-- > 0;) {
 			cJSON *layer = cJSON_CreateObject();
 
 			cJSON_AddItemToArray(layers, layer);
@@ -476,8 +480,10 @@ static int combined_layers(struct lh_host *host, const struct lh_mounted *m, boo
 	return rc;
 }
 
-/* Release everything m holds, in reverse order of attaching. Returns the
- * first error; what failed stays in m. */
+/* Release everything m holds in hcsshim's order: the combined layers, the
+ * scratch, then the layers as its closers hold them (topmost first, the
+ * order of the CombinedLayers it sent). Returns the first error; what
+ * failed stays in m. */
 static int release_all(struct lh_host *host, struct lh_mounted *m, struct lh_error *err)
 {
 	int rc = 0, step;

@@ -122,7 +122,13 @@ static void test_lcow_all_on_vpmem(void)
 	settings = cJSON_GetObjectItemCaseSensitive(req, "Settings");
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings, "ContainerID")),
 			       "a1");
-	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(settings, "Layers")), 3);
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(cJSON_GetObjectItem(settings, "Layers")), 3);
+	/* Layers[0] is the topmost (hcsshim's guest makes it the first
+	 * lowerdir): the config's last layer. */
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+					       cJSON_GetObjectItem(settings, "Layers"), i), "Path")),
+				       m->layers[2 - i].uvm_path);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings, "ScratchPath")),
 			       m->scratch_path);
 	unmount_ok(&w, "a1");
@@ -450,14 +456,17 @@ static void test_wcow_isolated(void)
 				       "Settings");
 	layers = cJSON_GetObjectItem(settings, "Layers");
 	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(layers), 2);
+	/* Topmost first, as hcsshim sends them: the app layer, then the base. */
 	l0 = cJSON_GetArrayItem(layers, 0);
 	l1 = cJSON_GetArrayItem(layers, 1);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l0, "Path")),
+			       m->layers[1].uvm_path);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "Path")),
 			       m->layers[0].uvm_path);
 	CU_ASSERT_EQUAL_FATAL(lh_wcow_layer_id(fixture_path("wlayers/base"), expected_id, &err), 0);
-	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l0, "Id")), expected_id);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "Id")), expected_id);
 	CU_ASSERT_EQUAL(expected_id[14], '5'); /* a name-based (v5) UUID */
-	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "Id")),
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(l0, "Id")),
 			       "0f1e2d3c-4b5a-4697-8877-665544332211");
 	/* hcsshim's CombineLayersWCOW: ContainerRootPath and Layers only. */
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(settings,
