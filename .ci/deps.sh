@@ -10,7 +10,7 @@ set -eu
 # systemd's unit verifier), and Go (golang-go: Go's own encoding/gob rebuilds
 # the VSMB share records' golden files, tests/vsmb/oracle).
 pkgs="cmake make gcc pkg-config libltdl-dev libinih-dev libcjson-dev libcunit1-dev
-zlib1g-dev e2fsprogs qemu-utils qemu-system-x86 python3
+zlib1g-dev e2fsprogs qemu-utils qemu-system-x86 python3 busybox-static
 man-db groff-base mandoc bash-completion systemd golang-go
 libarchive-dev libext2fs-dev comerr-dev libssl-dev zstd $*"
 missing=

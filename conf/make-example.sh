@@ -21,7 +21,8 @@ command -v mkfs.ext4 >/dev/null || { echo "make-example: mkfs.ext4 missing (apt-
 command -v qemu-img >/dev/null || { echo "make-example: qemu-img missing (apt-get install qemu-utils)" >&2; exit 2; }
 
 rm -rf "$out"
-mkdir -p "$out/layers" "$out/scratch"
+# vm/: layers-vm.ini's state, journal and run folder.
+mkdir -p "$out/layers" "$out/scratch" "$out/vm"
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 
@@ -42,7 +43,7 @@ mkdir -p "$tree/base/etc" "$tree/runtime/etc" "$tree/runtime/usr/lib" "$tree/web
 echo "example base layer" > "$tree/base/etc/os-release"
 echo "base" > "$tree/base/etc/motd"
 echo "runtime 1.0" > "$tree/runtime/usr/lib/runtime.txt"
-echo "runtime" > "$tree/runtime/etc/motd" # shadows the base layer's
+echo "runtime 1.0" > "$tree/runtime/etc/motd" # shadows the base layer's
 echo "<h1>hello from the web layer</h1>" > "$tree/web/srv/index.html"
 echo "worker job" > "$tree/worker/opt/job.txt"
 for name in base runtime web worker; do layer "$name"; done

@@ -23,6 +23,8 @@ struct lh_cli {
 	const char *uvm_id;       /* --uvm-id: operate on another UVM (a clone) */
 	const char *state_path;   /* --state: another state file */
 	const char *exe_plugin_dir; /* next to the program (build tree), or NULL */
+	const char *exe_guest_dir;  /* the guest mkinitramfs.sh built there, or NULL */
+	const char *container;    /* --container: vm exec in this container's rootfs */
 	bool json;
 	bool log_level_set;       /* --log-level given: beats the config's */
 	int64_t lock_timeout_ms;  /* --lock-timeout; -1: the config's */

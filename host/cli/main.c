@@ -37,9 +37,14 @@ static const char usage_text[] =
 	"  restore                    load the state into a fresh host and print what it holds\n"
 	"  vm start|stop [--force]|status\n"
 	"                             the QEMU UVM of driver = qemu: start it (sized from the\n"
-	"                             backends' options), stop it, or show it and its devices;\n"
-	"                             stop refuses while containers are mounted, --force drops\n"
-	"                             them (what lived in the VM goes with it)\n"
+	"                             backends' options; with a guest, until its agent answers),\n"
+	"                             stop it, or show it, its devices and its guest; stop\n"
+	"                             refuses while containers are mounted, --force drops them\n"
+	"                             (what lived in the VM goes with it)\n"
+	"  vm exec [--container ID] -- CMD [ARG...]\n"
+	"                             run CMD in the VM's guest (chrooted into container ID's\n"
+	"                             rootfs with --container), print its output and exit with\n"
+	"                             its status (128+N: killed by signal N; 124: over 60 s)\n"
 	"  clone --template NAME --id NEWID --scratch-dir DIR\n"
 	"                             build UVM NEWID from a template: read-only disks shared,\n"
 	"                             writable disks copied under DIR; writes DIR/layerhost.state\n"
@@ -83,6 +88,7 @@ enum {
 	OPT_ID,
 	OPT_SCRATCH_DIR,
 	OPT_FORCE,
+	OPT_CONTAINER,
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -130,20 +136,22 @@ static int option_error(const struct option *options, const char *name)
 	return usage_error("unknown option '%s'", name);
 }
 
-/* Plugins built beside the program (the build tree: host/layerhost next
- * to plugins/) win over the install folder when the config names none. */
-static const char *exe_plugin_dir(void)
+/* A folder of the build tree the program runs from (host/layerhost next
+ * to plugins/ and guest/), or NULL: what was built there (the plugins, the
+ * guest mkinitramfs.sh made) wins over the install folders when the
+ * config names none. */
+static const char *exe_sibling(const char *name, char *dir, size_t cap)
 {
-	static char dir[PATH_MAX];
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], path[PATH_MAX + 64];
 	struct stat st;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (n <= 0)
+	if (n <= 0 || cap < PATH_MAX)
 		return NULL;
 	exe[n] = '\0';
-	snprintf(dir, sizeof(dir), "%s/../plugins", dirname(exe));
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
+	snprintf(path, sizeof(path), "%s/../%s", dirname(exe), name);
+	/* Resolved, so messages name the folder plainly. */
+	return realpath(path, dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
 }
 
 /* The command line, parsed and run: the exit code. */
@@ -165,13 +173,15 @@ static int run(int argc, char **argv)
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "scratch-dir", required_argument, NULL, OPT_SCRATCH_DIR },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "container", required_argument, NULL, OPT_CONTAINER },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lh_cli cli = { .lock_timeout_ms = -1 };
 	const char *template_name = NULL, *new_id = NULL, *scratch_dir = NULL, *command;
-	bool all = false;
+	bool all = false, exec;
 	enum lh_log_level level;
 	char *const *args, name[64];
+	static char plugin_dir[PATH_MAX], guest_dir[PATH_MAX];
 	int opt, n_args;
 
 	/* import is a program of its own: it reads no config */
@@ -204,6 +214,7 @@ static int run(int argc, char **argv)
 		case OPT_ID: new_id = optarg; break;
 		case OPT_SCRATCH_DIR: scratch_dir = optarg; break;
 		case OPT_FORCE: cli.force = true; break;
+		case OPT_CONTAINER: cli.container = optarg; break;
 		case 'h': fputs(usage_text, stdout); return LH_EXIT_OK;
 		case 'V': printf("layerhost %s (backend ABI %d)\n", LH_VERSION, LH_BACKEND_ABI_VERSION);
 			return LH_EXIT_OK;
@@ -231,7 +242,8 @@ static int run(int argc, char **argv)
 	if (cli.uvm_id && !lh_container_id_valid(cli.uvm_id))
 		return usage_error("--uvm-id: '%s' is not a valid id ([A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
 				   cli.uvm_id);
-	cli.exe_plugin_dir = exe_plugin_dir();
+	cli.exe_plugin_dir = exe_sibling("plugins", plugin_dir, sizeof(plugin_dir));
+	cli.exe_guest_dir = exe_sibling("guest", guest_dir, sizeof(guest_dir));
 	command = optind < argc ? argv[optind] : "mount";
 	args = argv + optind + (optind < argc);
 	n_args = argc - optind - (optind < argc);
@@ -245,6 +257,9 @@ static int run(int argc, char **argv)
 	if (cli.force && !(strcmp(command, "save") == 0 && template_name) &&
 	    !(strcmp(command, "vm") == 0 && n_args == 1 && strcmp(args[0], "stop") == 0))
 		return usage_error("--force goes with save --template or vm stop, not %s", command);
+	exec = strcmp(command, "vm") == 0 && n_args >= 1 && strcmp(args[0], "exec") == 0;
+	if (cli.container && !exec)
+		return usage_error("--container goes with vm exec, not %s", command);
 
 	if (!strcmp(command, "mount"))
 		return lh_cmd_mount(&cli, args, n_args);
@@ -255,9 +270,22 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(command, "plan"))
 		return lh_cmd_plan(&cli, args, n_args);
+	if (exec) {
+		if (n_args < 2)
+			return usage_error("%s", "vm exec needs a command: vm exec [--container ID] "
+					   "-- CMD [ARG...]");
+		if (cli.container && !lh_container_id_valid(cli.container))
+			return usage_error("--container: '%s' is not a valid container id "
+					   "([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", cli.container);
+		/* The guest's protocol carries text. */
+		for (int i = 1; i < n_args; i++)
+			if (!lh_utf8_valid(args[i]))
+				return usage_error("vm exec: argument %d is not valid UTF-8", i);
+		return lh_cmd_vm_exec(&cli, args + 1, n_args - 1);
+	}
 	if (!strcmp(command, "vm")) {
 		if (n_args != 1)
-			return usage_error("%s", "vm takes one of start, stop, status");
+			return usage_error("%s", "vm takes one of start, stop, status, exec");
 		return lh_cmd_vm(&cli, args[0]);
 	}
 	if (n_args)

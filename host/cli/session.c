@@ -48,6 +48,9 @@ int lh_session_config(const struct lh_cli *cli, struct lh_session *s)
 		rc = replace_string(&cfg->plugin_dir, cli->plugin_dir);
 	else if (cfg->plugin_dir_default && cli->exe_plugin_dir)
 		rc = replace_string(&cfg->plugin_dir, cli->exe_plugin_dir);
+	/* Run from the build tree, the guest is the one built there. */
+	if (rc == 0 && cfg->guest_dir_default && cfg->guest_dir && cli->exe_guest_dir)
+		rc = lh_config_set_guest_dir(cfg, cli->exe_guest_dir);
 	if (rc == 0 && cli->uvm_id)
 		rc = replace_string(&cfg->uvm_id, cli->uvm_id);
 	if (rc == 0 && cli->state_path)

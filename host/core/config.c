@@ -28,6 +28,9 @@ struct config_parse {
 	size_t max_line;     /* inih's line buffer */
 	char section[256];   /* section of the current line */
 	unsigned section_line;
+	unsigned guest_line;   /* where the last guest key was, 0: none */
+	const char *guest_key; /* and which */
+	bool guest_set;
 	struct lh_error *err;
 	/* Duplicate checks, linear in the file's size: scalar keys already
 	 * set ("section\x1fkey"), plugin sections, containers. */
@@ -271,8 +274,44 @@ static int handle_uvm(struct config_parse *p, const char *key, const char *value
 		return set_string(p, key, &cfg->qemu_binary, value, false);
 	if (strcmp(key, "virtiofsd") == 0)
 		return set_string(p, key, &cfg->virtiofsd_binary, value, false);
+	if (strcmp(key, "accel") == 0) {
+		if (strcmp(value, "auto") == 0)
+			cfg->accel = LH_ACCEL_AUTO;
+		else if (strcmp(value, "tcg") == 0)
+			cfg->accel = LH_ACCEL_TCG;
+		else if (strcmp(value, "kvm") == 0)
+			cfg->accel = LH_ACCEL_KVM;
+		else
+			return config_fail(p, key, "'%s' is not tcg, kvm or auto", value);
+		return 0;
+	}
+	if (!strcmp(key, "guest") || !strcmp(key, "kernel") || !strcmp(key, "initrd") ||
+	    !strcmp(key, "kernel_cmdline")) {
+		p->guest_line = p->line;
+		p->guest_key = !strcmp(key, "guest") ? "guest" : !strcmp(key, "kernel") ? "kernel"
+			       : !strcmp(key, "initrd") ? "initrd" : "kernel_cmdline";
+	}
+	if (strcmp(key, "guest") == 0) {
+		p->guest_set = true;
+		if (strcmp(value, "none") == 0) {
+			free(cfg->guest_dir);
+			cfg->guest_dir = NULL;
+			return 0;
+		}
+		return set_string(p, key, &cfg->guest_dir, value, true);
+	}
+	if (strcmp(key, "kernel") == 0) {
+		cfg->kernel_set = true;
+		return set_string(p, key, &cfg->kernel, value, true);
+	}
+	if (strcmp(key, "initrd") == 0) {
+		cfg->initrd_set = true;
+		return set_string(p, key, &cfg->initrd, value, true);
+	}
+	if (strcmp(key, "kernel_cmdline") == 0)
+		return set_string(p, key, &cfg->kernel_cmdline, value, false);
 	return config_fail(p, key, "unknown key (id, os, physically_backed, no_direct_map, memory, "
-			   "qemu, virtiofsd)");
+			   "qemu, virtiofsd, accel, guest, kernel, initrd, kernel_cmdline)");
 }
 
 static int handle_pipeline(struct config_parse *p, const char *key, const char *value)
@@ -541,6 +580,65 @@ static int set_default_role(struct lh_role *role, const char *backends)
 	return 0;
 }
 
+/* The guest's files: from their own keys, else from the guest folder.
+ * Only a Linux UVM boots one (the agent is LCOW's); a Windows UVM, or
+ * guest = none, has none. */
+static int guest_files(struct lh_config *cfg)
+{
+	if (!cfg->kernel_set && cfg->guest_dir) {
+		free(cfg->kernel);
+		if (asprintf(&cfg->kernel, "%s/vmlinux", cfg->guest_dir) < 0)
+			cfg->kernel = NULL;
+	}
+	if (!cfg->initrd_set && cfg->guest_dir) {
+		free(cfg->initrd);
+		if (asprintf(&cfg->initrd, "%s/initramfs.cpio", cfg->guest_dir) < 0)
+			cfg->initrd = NULL;
+	}
+	return (!cfg->kernel && (cfg->guest_dir || cfg->kernel_set)) ||
+	       (!cfg->initrd && (cfg->guest_dir || cfg->initrd_set)) ? -ENOMEM : 0;
+}
+
+static int config_guest(struct config_parse *p)
+{
+	struct lh_config *cfg = p->cfg;
+	bool booting = cfg->guest_dir || cfg->kernel_set || cfg->initrd_set || cfg->kernel_cmdline;
+
+	snprintf(p->section, sizeof(p->section), "uvm");
+	p->line = p->guest_line ? p->guest_line : p->line;
+	if (cfg->os != LH_OS_LINUX) {
+		if (booting)
+			return config_fail(p, p->guest_key, "a guest boots in a Linux UVM only "
+					   "(os = linux; this UVM is os = %s); leave the guest keys "
+					   "out", lh_os_name(cfg->os));
+		return 0;
+	}
+	if (p->guest_set && !cfg->guest_dir && booting)
+		return config_fail(p, NULL, "guest = none, but kernel, initrd or kernel_cmdline is "
+				   "set: there is no guest to boot them in");
+	if (cfg->kernel_set != cfg->initrd_set && !cfg->guest_dir)
+		return config_fail(p, cfg->kernel_set ? "kernel" : "initrd", "needs %s too (or a "
+				   "guest folder holding it)", cfg->kernel_set ? "initrd" : "kernel");
+	cfg->guest_dir_default = !p->guest_set;
+	if (!p->guest_set && !cfg->guest_dir &&
+	    !(cfg->guest_dir = strdup(LH_DEFAULT_GUEST_DIR)))
+		return LH_FAIL(p->err, -ENOMEM, "%s: out of memory", p->name);
+	if (guest_files(cfg))
+		return LH_FAIL(p->err, -ENOMEM, "%s: out of memory", p->name);
+	return 0;
+}
+
+int lh_config_set_guest_dir(struct lh_config *cfg, const char *dir)
+{
+	char *copy = strdup(dir);
+
+	if (!copy)
+		return -ENOMEM;
+	free(cfg->guest_dir);
+	cfg->guest_dir = copy;
+	return guest_files(cfg);
+}
+
 /* Defaults for what the file left out, and checks across sections. */
 static int config_finish(struct config_parse *p)
 {
@@ -565,6 +663,9 @@ static int config_finish(struct config_parse *p)
 		cfg->memory_bytes = 512u << 20;
 	if (rc)
 		return LH_FAIL(p->err, -ENOMEM, "%s: out of memory", p->name);
+	rc = config_guest(p);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < cfg->n_containers; i++) {
 		const struct lh_container_config *c = &cfg->containers[i];
 
@@ -689,6 +790,10 @@ void lh_config_free(struct lh_config *cfg)
 	free(cfg->uvm_id);
 	free(cfg->qemu_binary);
 	free(cfg->virtiofsd_binary);
+	free(cfg->guest_dir);
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->kernel_cmdline);
 	free_list(cfg->lcow_layers.backends, cfg->lcow_layers.n);
 	free_list(cfg->lcow_scratch.backends, cfg->lcow_scratch.n);
 	free_list(cfg->wcow_layers.backends, cfg->wcow_layers.n);
@@ -744,4 +849,12 @@ void lh_config_driver_params(const struct lh_config *cfg, struct lh_driver_param
 	out->vm.emulator = cfg->qemu_binary;
 	out->vm.virtiofsd = cfg->virtiofsd_binary;
 	out->vm.memory_bytes = cfg->memory_bytes;
+	out->vm.accel = cfg->accel;
+	out->vm.kernel = cfg->kernel;
+	out->vm.initrd = cfg->initrd;
+	out->vm.kernel_from = cfg->kernel_set ? "[uvm] kernel"
+			      : cfg->guest_dir_default ? "the default [uvm] guest" : "[uvm] guest";
+	out->vm.initrd_from = cfg->initrd_set ? "[uvm] initrd"
+			      : cfg->guest_dir_default ? "the default [uvm] guest" : "[uvm] guest";
+	out->vm.cmdline = cfg->kernel_cmdline;
 }

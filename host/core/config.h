@@ -67,6 +67,18 @@ struct lh_config {
 	uint64_t memory_bytes;  /* qemu: guest memory, default 512M */
 	char *qemu_binary;      /* qemu: default qemu-system-x86_64 */
 	char *virtiofsd_binary; /* qemu: default /usr/lib/qemu/virtiofsd */
+	enum lh_vm_accel accel; /* qemu: tcg, kvm, auto (default) */
+	/* qemu, LCOW: the guest the VM boots. guest_dir holds vmlinux and
+	 * initramfs.cpio (guest/mkinitramfs.sh's output); NULL is "none", a VM
+	 * without a guest. Default: LH_DEFAULT_GUEST_DIR, which the CLI
+	 * replaces with the build tree's guest/ when it runs from one
+	 * (guest_dir_default says the file left it unset). kernel and initrd
+	 * default to the folder's files; NULL when there is no guest. */
+	char *guest_dir;
+	bool guest_dir_default;
+	char *kernel, *initrd;
+	bool kernel_set, initrd_set; /* given by their own keys */
+	char *kernel_cmdline;        /* NULL: the guest's default */
 
 	/* [pipeline] */
 	struct lh_role lcow_layers, lcow_scratch, wcow_layers, wcow_scratch, host_layers;
@@ -98,5 +110,10 @@ const char *lh_os_name(enum lh_uvm_os os);
 
 /* What the driver cfg names is told at open (strings borrowed from cfg). */
 void lh_config_driver_params(const struct lh_config *cfg, struct lh_driver_params *out);
+
+/* Take the guest from folder dir instead (the CLI's build-tree default):
+ * guest_dir and the kernel and initrd that were not set by their own keys
+ * follow it. Only for a config whose guest_dir is its default. */
+int lh_config_set_guest_dir(struct lh_config *cfg, const char *dir);
 
 #endif

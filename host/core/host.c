@@ -281,6 +281,17 @@ int lh_host_vm_boot(struct lh_host *host, char *buf, size_t cap, struct lh_error
 	return host->driver->ops->vm_boot(host->driver, host->uvm.id, buf, cap, err);
 }
 
+int lh_host_vm_exec(struct lh_host *host, const struct lh_vm_exec *e,
+		    struct lh_vm_exec_result *res, struct lh_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (!host->driver->ops->vm_exec)
+		return LH_FAIL(err, -LH_EUNSUPPORTED, "%s: driver '%s' runs no guest to run "
+			       "commands in (set [host] driver = qemu, with a guest)",
+			       host->cfg->path, lh_host_driver_name(host));
+	return host->driver->ops->vm_exec(host->driver, host->uvm.id, e, res, err);
+}
+
 int lh_host_vm_status(struct lh_host *host, cJSON **out, struct lh_error *err)
 {
 	*out = NULL;

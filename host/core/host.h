@@ -133,5 +133,10 @@ int lh_host_vm_status(struct lh_host *host, cJSON **out, struct lh_error *err);
 /* The running VM's boot id (struct lh_driver_ops.vm_boot): -ENOENT when no
  * VM runs, -LH_EUNSUPPORTED for a driver without a VM. */
 int lh_host_vm_boot(struct lh_host *host, char *buf, size_t cap, struct lh_error *err);
+/* Run a command in the VM's guest (struct lh_driver_ops.vm_exec); a driver
+ * whose VMs have no guest is -LH_EUNSUPPORTED naming it. *res is the
+ * caller's (lh_vm_exec_result_free), also on failure. */
+int lh_host_vm_exec(struct lh_host *host, const struct lh_vm_exec *e,
+		    struct lh_vm_exec_result *res, struct lh_error *err);
 
 #endif

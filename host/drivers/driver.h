@@ -18,10 +18,20 @@
 #include <layerhost/backend.h>
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum lh_journal_fsync {
 	LH_FSYNC_ALWAYS = 0, /* a command's lines are on disk before it reports success */
 	LH_FSYNC_NEVER,      /* leave it to the kernel */
+};
+
+/* How the VM's processor is emulated ([uvm] accel). */
+enum lh_vm_accel {
+	LH_ACCEL_AUTO = 0, /* KVM where it is hardware virtualisation, else TCG (vm.h) */
+	LH_ACCEL_TCG,      /* QEMU's emulator: slow, works everywhere */
+	LH_ACCEL_KVM,      /* the kernel's; fails where /dev/kvm is unusable */
 };
 
 /* The machine a driver with a VM runs ([uvm] keys of the INI file). */
@@ -29,7 +39,43 @@ struct lh_vm_params {
 	const char *emulator;    /* qemu: the system emulator binary */
 	const char *virtiofsd;   /* qemu: the virtio-fs daemon */
 	uint64_t memory_bytes;
+	enum lh_vm_accel accel;
+	/* The guest the VM boots, or kernel NULL for a VM without one (its
+	 * devices are plugged, its guest requests go nowhere). kernel_from
+	 * and initrd_from say which setting named each file ("[uvm] kernel",
+	 * "[uvm] guest", ...), for messages. cmdline NULL: the default. */
+	const char *kernel, *kernel_from;
+	const char *initrd, *initrd_from;
+	const char *cmdline;
 };
+
+/* A command run in a VM's guest (vm_exec). */
+struct lh_vm_exec {
+	const char *const *argv; /* NULL-terminated; argv[0] searched in the guest's PATH */
+	const char *root;        /* run with this guest folder as its root (a container's
+				  * rootfs), or NULL for the UVM's own */
+	int timeout_ms;          /* killed after this long; 0: the guest's default */
+	size_t max_output;       /* bytes kept per stream; 0: the guest's default */
+};
+
+/* What it did; out and err are malloc'd and NUL-terminated
+ * (lh_vm_exec_result_free). */
+struct lh_vm_exec_result {
+	int exit_code;  /* -1 when ended by a signal */
+	int signal;     /* 0 unless ended by a signal */
+	bool timed_out; /* killed at its timeout */
+	char *out, *err;
+	size_t out_len, err_len;
+	bool out_truncated, err_truncated;
+	long duration_ms;
+};
+
+static inline void lh_vm_exec_result_free(struct lh_vm_exec_result *res)
+{
+	free(res->out);
+	free(res->err);
+	memset(res, 0, sizeof(*res));
+}
 
 /* Everything a driver is told at open; strings are borrowed and outlive
  * the driver. */
@@ -74,6 +120,13 @@ struct lh_driver_ops {
 	 * with it: the core drops attachments recorded under another boot. */
 	int (*vm_boot)(struct lh_driver *drv, const char *uvm_id, char *buf, size_t cap,
 		       struct lh_error *err);
+	/* Run a command in the VM's guest and collect its output: 0 when it
+	 * ran, whatever its status (*res filled, the caller's to free, also
+	 * on failure); a failure when it could not be run (no guest, not
+	 * found, no such root), with the guest's message. NULL: the driver's
+	 * VMs have no guest to run anything in. */
+	int (*vm_exec)(struct lh_driver *drv, const char *uvm_id, const struct lh_vm_exec *e,
+		       struct lh_vm_exec_result *res, struct lh_error *err);
 
 	/* Complete everything issued so far and make it durable: removals a
 	 * driver let overlap are awaited, the journal's lines flushed. The
@@ -115,7 +168,8 @@ struct lh_journal;
 int lh_journal_open(const char *path, enum lh_journal_fsync fsync_policy,
 		    struct lh_journal **out, struct lh_error *err);
 /* Append one request; `guest` (NULL: none) records what became of its
- * GuestRequest ("undelivered", ...). The line is written at once; it is on
+ * GuestRequest: "undelivered" (no guest to take it), "delivered" (the
+ * guest carried it out), or the guest's error message. The line is written at once; it is on
  * disk after the next lh_journal_sync (group commit: one flush a command,
  * not one a line). */
 int lh_journal_append(struct lh_journal *journal, const char *uvm_id, const cJSON *request,

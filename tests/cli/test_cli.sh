@@ -143,7 +143,7 @@ INI
 	check "host mount" "$lh" --config "$work/host.ini" mount
 	check "the top layer's file is in the rootfs" test -f "$work/run/web/rootfs/srv/index.html"
 	check "the runtime layer shadows the base's motd" \
-		grep -qx runtime "$work/run/web/rootfs/etc/motd"
+		grep -qx "runtime 1.0" "$work/run/web/rootfs/etc/motd"
 	check "host unmount in a new process" "$lh" --config "$work/host.ini" unmount web
 	check "nothing of ours is mounted" sh -c "! grep -q '$work' /proc/self/mountinfo"
 else
@@ -155,6 +155,15 @@ expect_exit 2 "config FILE is required" status
 expect_exit 2 "unknown command 'frobnicate'" --config "$ini" frobnicate
 expect_exit 2 "unmount takes container names or --all" --config "$ini" unmount
 expect_exit 2 "declares no \[container.nope\]" --config "$ini" mount nope
+# vm exec: a command is needed, --container goes with it alone, and a
+# driver without a guest has nothing to run it in.
+expect_exit 2 "vm exec needs a command" --config "$ini" vm exec
+expect_exit 2 "\-\-container goes with vm exec, not mount" --config "$ini" --container web mount
+expect_exit 2 "\-\-container: '-x' is not a valid container id" --config "$ini" vm exec \
+	--container=-x -- true
+expect_exit 2 "driver 'journal' runs no guest to run commands in" --config "$ini" vm exec -- true
+expect_exit 1 "container nope is not mounted in UVM example-uvm" --config "$ini" vm exec \
+	--container nope -- true
 printf '[host]\ndriver = journal\nbogus = 1\n' >"$work/bad.ini"
 expect_exit 2 "bad.ini:3: \[host\] bogus: unknown key" --config "$work/bad.ini" status
 printf '[uvm]\nos = linux\n[plugin.scsi]\ncontrollers = 9\n' >"$work/range.ini"

@@ -301,6 +301,63 @@ static void test_missing_file(void)
 	ASSERT_MSG_HAS(err, "/nonexistent/layers.ini");
 }
 
+/* The guest a QEMU VM boots: the folder's files by default, each file by
+ * its own key, none; only for Linux UVMs. */
+static void test_guest(void)
+{
+	struct lh_driver_params params;
+	struct lh_config *cfg = parsed("[uvm]\nos = linux\n");
+
+	CU_ASSERT_TRUE(cfg->guest_dir_default);
+	CU_ASSERT_STRING_EQUAL(cfg->guest_dir, LH_DEFAULT_GUEST_DIR);
+	CU_ASSERT_STRING_EQUAL(cfg->kernel, LH_DEFAULT_GUEST_DIR "/vmlinux");
+	CU_ASSERT_STRING_EQUAL(cfg->initrd, LH_DEFAULT_GUEST_DIR "/initramfs.cpio");
+	CU_ASSERT_EQUAL(cfg->accel, LH_ACCEL_AUTO);
+	/* The CLI's build-tree folder replaces the default. */
+	CU_ASSERT_EQUAL(lh_config_set_guest_dir(cfg, "/b/guest"), 0);
+	lh_config_driver_params(cfg, &params);
+	CU_ASSERT_STRING_EQUAL(params.vm.kernel, "/b/guest/vmlinux");
+	CU_ASSERT_STRING_EQUAL(params.vm.initrd, "/b/guest/initramfs.cpio");
+	CU_ASSERT_STRING_EQUAL(params.vm.kernel_from, "the default [uvm] guest");
+	CU_ASSERT_PTR_NULL(params.vm.cmdline);
+	lh_config_free(cfg);
+
+	cfg = parsed("[uvm]\nos = linux\nguest = g\nkernel = /k/bzImage\naccel = tcg\n"
+		     "kernel_cmdline = console=ttyS0 debug\n");
+	lh_config_driver_params(cfg, &params);
+	CU_ASSERT_FALSE(cfg->guest_dir_default);
+	CU_ASSERT_STRING_EQUAL(params.vm.kernel, "/k/bzImage");
+	CU_ASSERT_STRING_EQUAL(params.vm.kernel_from, "[uvm] kernel");
+	CU_ASSERT_STRING_EQUAL(params.vm.initrd, "/etc/lh/g/initramfs.cpio");
+	CU_ASSERT_STRING_EQUAL(params.vm.initrd_from, "[uvm] guest");
+	CU_ASSERT_STRING_EQUAL(params.vm.cmdline, "console=ttyS0 debug");
+	CU_ASSERT_EQUAL(params.vm.accel, LH_ACCEL_TCG);
+	lh_config_free(cfg);
+
+	cfg = parsed("[uvm]\nos = linux\nguest = none\n");
+	lh_config_driver_params(cfg, &params);
+	CU_ASSERT_PTR_NULL(params.vm.kernel);
+	CU_ASSERT_PTR_NULL(params.vm.initrd);
+	lh_config_free(cfg);
+	cfg = parsed("[uvm]\nos = linux\nkernel = k\ninitrd = i\n");
+	CU_ASSERT_STRING_EQUAL(cfg->kernel, "/etc/lh/k");
+	CU_ASSERT_STRING_EQUAL(cfg->initrd, "/etc/lh/i");
+	lh_config_free(cfg);
+	/* A Windows UVM (and host mounts) have no guest of layerhost's. */
+	cfg = parsed("[uvm]\nos = windows\n");
+	CU_ASSERT_PTR_NULL(cfg->kernel);
+	lh_config_free(cfg);
+
+	refused("[uvm]\naccel = hvf\n", "t.ini:2: [uvm] accel", "not tcg, kvm or auto");
+	refused("[uvm]\nos = windows\nkernel = k\n", "t.ini:3: [uvm] kernel",
+		"a guest boots in a Linux UVM only (os = linux; this UVM is os = windows)");
+	refused("[uvm]\nos = linux\nguest = none\nkernel = k\ninitrd = i\n", "t.ini:5: [uvm]:",
+		"guest = none, but kernel, initrd or kernel_cmdline is set");
+	refused("[uvm]\nos = linux\nkernel = k\n", "t.ini:3: [uvm] kernel",
+		"needs initrd too (or a guest folder holding it)");
+	refused("[uvm]\nguest = \n", "t.ini:2: [uvm] guest", "empty value");
+}
+
 static void test_container_ids(void)
 {
 	char long_id[200];
@@ -334,6 +391,7 @@ int main(void)
 		{ "plugin keys are checked at load", test_plugin_keys_checked_at_load },
 		{ "a missing file", test_missing_file },
 		{ "container ids", test_container_ids },
+		{ "the guest: folder, files, none, accel", test_guest },
 		{ NULL, NULL },
 	};
 

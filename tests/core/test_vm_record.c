@@ -86,7 +86,7 @@ static bool status_running(const struct lh_config *cfg)
 	cJSON *status = NULL;
 	bool running;
 
-	CU_ASSERT_EQUAL_FATAL(lh_vm_status(record_params(cfg), cfg->uvm_id, &status, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_vm_status(record_params(cfg), cfg->uvm_id, NULL, &status, &err), 0);
 	running = cJSON_IsTrue(cJSON_GetObjectItem(status, "running"));
 	cJSON_Delete(status);
 	return running;

@@ -14,7 +14,7 @@ command -v clang >/dev/null || {
 	echo "run.sh: clang not found: apt-get install -y --no-install-recommends clang libclang-rt-14-dev" >&2
 	exit 2
 }
-targets="gob vhd_footer vhdx config state qmp tar"
+targets="gob vhd_footer vhdx config state qmp tar agent_json"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DLH_FUZZ=ON \
 	-DLH_SANITIZE=address,undefined -DBUILD_TESTING=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -18,6 +18,7 @@ journal_fsync = never
 [uvm]
 id = json-vm
 os = linux
+guest = none
 memory = 128M
 [plugin.vpmem]
 multi_mapping = false

@@ -62,8 +62,13 @@ expect "web worker" layerhost --config = conf/layers.ini unmount ""
 expect "web worker" layerhost -c conf/layers.ini plan w
 expect "clone mount plan restore save status unmount vm" layerhost --config conf/layers.ini ""
 expect "mount" layerhost --config conf/layers.ini mo
-expect "start status stop" layerhost --config conf/layers.ini vm ""
+expect "exec start status stop" layerhost --config conf/layers.ini vm ""
 expect "" layerhost --config conf/layers.ini vm start ""
+expect "--force" layerhost --config conf/layers.ini vm stop --f
+expect "--config --container" layerhost --config conf/layers.ini vm exec --co
+expect "web worker" layerhost --config conf/layers.ini vm exec --container ""
+expect "" layerhost --config conf/layers.ini vm exec --container web -- c
+expect "" layerhost --config conf/layers.ini vm exec -- ls --c
 expect "debug error info warn" layerhost --log-level ""
 expect "warn" layerhost --log-level = w
 expect "--all" layerhost --config conf/layers.ini unmount --a
@@ -73,7 +78,7 @@ expect "base" layerhost --config "$work/layers.ini" clone --template ""
 expect "base" layerhost --config "$work/layers.ini" --state "$work/example/layerhost.state" \
 	save --template b
 expect "" layerhost --config conf/layers.ini clone --id ""
-expect "conf/layers.ini" layerhost --config conf/lay
+expect "conf/layers-vm.ini conf/layers.ini" layerhost --config conf/lay
 
 if [[ $file != */bash-completion/completions/layerhost ]]; then
 	echo "NOTE: the completion is not in a bash-completion/completions folder" \
@@ -81,7 +86,7 @@ if [[ $file != */bash-completion/completions/layerhost ]]; then
 elif [ -r /usr/share/bash-completion/bash_completion ]; then
 	# bash-completion finds the file in the prefix and loads it on demand.
 	expect "web worker" --bash-completion layerhost --config conf/layers.ini mount ""
-	expect "conf/layers.ini" --bash-completion layerhost --config conf/lay
+	expect "conf/layers-vm.ini conf/layers.ini" --bash-completion layerhost --config conf/lay
 else
 	echo "NOTE: bash-completion is not installed: loading through it not checked" \
 		"(.ci/deps.sh installs it)"

@@ -35,7 +35,7 @@ static char *vmt_ini(const char *uvm, const char *extra)
 	if (asprintf(&text,
 		     "[host]\nplugin_dir = %s\ndriver = qemu\nrun_dir = %s\njournal = %s/%s.journal\n"
 		     "journal_fsync = never\n"
-		     "[uvm]\nid = %s\nos = linux\nmemory = 128M\n"
+		     "[uvm]\nid = %s\nos = linux\nmemory = 128M\nguest = none\n"
 		     "[plugin.vpmem]\nmulti_mapping = false\nmax_devices = 4\n%s",
 		     LH_TEST_PLUGIN_DIR, fixture_path("run"), fixture_dir(), uvm, uvm, extra) < 0)
 		abort();

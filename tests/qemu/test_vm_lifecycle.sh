@@ -105,6 +105,8 @@ journal_fsync = never
 [uvm]
 id = life
 os = linux
+; devices without a guest: a paused VM, native PCIe hotplug
+guest = none
 memory = 256M
 [pipeline]
 lcow.layers = vpmem, scsi

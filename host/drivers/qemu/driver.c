@@ -4,6 +4,7 @@
 
 #include "disk.h"
 #include "log.h"
+#include "logfile.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -99,6 +100,17 @@ static int qemu_record_adopt(struct qemu_vm *vm, struct lh_error *err)
 	vm->shares = calloc((size_t)vm->share_ports + 1, sizeof(*vm->shares));
 	if (!vm->pmem || !vm->shares)
 		return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	/* A VM that boots a guest names its agent's socket and console log. */
+	item = cJSON_GetObjectItem(vm->record, "guest");
+	if (item) {
+		const char *agent = cJSON_GetStringValue(cJSON_GetObjectItem(item, "agent"));
+		const char *serial = cJSON_GetStringValue(cJSON_GetObjectItem(item, "serial"));
+
+		if (!agent || !serial)
+			return LH_FAIL(err, -LH_ECORRUPT, "%s: bad guest entry", vm->record_path);
+		if (!(vm->agent_path = strdup(agent)) || !(vm->serial_path = strdup(serial)))
+			return LH_FAIL(err, -ENOMEM, "UVM '%s': out of memory", vm->uvm_id);
+	}
 	cJSON_ArrayForEach(item, cJSON_GetObjectItem(drv, "pmem")) {
 		const cJSON *path = cJSON_GetObjectItem(item, "path");
 		char *end;
@@ -148,6 +160,9 @@ static void qemu_vm_free(struct qemu_vm *vm)
 	free(vm->pmem);
 	free(vm->shares);
 	free(vm->pending);
+	lh_agent_close(vm->agent);
+	free(vm->agent_path);
+	free(vm->serial_path);
 	lh_qmp_close(vm->qmp);
 	cJSON_Delete(vm->record);
 	free(vm->record_path);
@@ -231,20 +246,34 @@ fail:
 	return rc;
 }
 
-/*
- * A QMP call failed with rc: if the socket died or went silent, see
- * whether QEMU did (a killed QEMU closes its socket a moment before it is
- * gone). A dead VM is marked so, and the failure says so.
- */
-static int qemu_check_death(struct qemu_vm *vm, int rc, struct lh_error *err)
+int lh_qemu_gone(struct qemu_vm *vm, struct lh_error *err)
 {
-	if ((rc != -EPIPE && rc != -ETIMEDOUT) ||
+	char panic[512];
+
+	/* A guest that panics ends QEMU (panic=-1, -no-reboot): say so. */
+	if (vm->serial_path && lh_logfile_find(vm->serial_path, "Kernel panic", panic,
+					       sizeof(panic)))
+		return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited: the guest's "
+			       "kernel panicked: %s (serial log %s)", (int)vm->pid, vm->uvm_id,
+			       panic, vm->serial_path);
+	return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
+		       vm->uvm_id);
+}
+
+/*
+ * A call failed with rc: if the socket died or went silent, see whether
+ * QEMU did (a killed QEMU closes its socket a moment before it is gone).
+ * A dead VM is marked so, and the failure says so.
+ */
+int lh_qemu_check_death(struct qemu_vm *vm, int rc, struct lh_error *err)
+{
+	/* A closed or silent socket, or (the agent's) one no longer served. */
+	if ((rc != -EPIPE && rc != -ETIMEDOUT && rc != -ECONNREFUSED && rc != -ENOENT) ||
 	    !lh_proc_wait_gone(vm->pid, vm->pid_start, QEMU_DEATH_WAIT_MS))
 		return rc;
 	vm->gone = true;
 	lh_error_clear(err);
-	return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
-		       vm->uvm_id);
+	return lh_qemu_gone(vm, err);
 }
 
 /* Run one QMP command, turning a dead connection into "QEMU exited". */
@@ -255,11 +284,10 @@ int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **r
 
 	if (vm->gone) {
 		cJSON_Delete(args);
-		return LH_FAIL(err, -LH_EDRIVER, "QEMU (pid %d) of UVM '%s' exited", (int)vm->pid,
-			       vm->uvm_id);
+		return lh_qemu_gone(vm, err);
 	}
 	rc = lh_qmp_execute(vm->qmp, command, args, ret, LH_QMP_TIMEOUT_MS, err);
-	return rc ? qemu_check_death(vm, rc, err) : 0;
+	return rc ? lh_qemu_check_death(vm, rc, err) : 0;
 }
 
 int lh_qemu_device_del_start(struct qemu_vm *vm, const char *id, bool *issued,
@@ -301,7 +329,7 @@ int lh_qemu_device_gone(struct qemu_vm *vm, const char *id, struct lh_error *err
 	if (vm->gone)
 		return 0;
 	rc = lh_qmp_wait_event(vm->qmp, "DEVICE_DELETED", id, QEMU_EVENT_TIMEOUT_MS, err);
-	rc = rc ? qemu_check_death(vm, rc, err) : 0;
+	rc = rc ? lh_qemu_check_death(vm, rc, err) : 0;
 	/* The device went with its VM. */
 	if (rc && vm->gone) {
 		lh_error_clear(err);
@@ -540,10 +568,49 @@ static int qemu_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error 
 	return rc;
 }
 
-static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+/* The guest's half of r, when it has one and the VM a guest to take it:
+ * the outcome goes on record for the journal. */
+static int qemu_deliver(struct qemu_vm *vm, struct qemu_request *r, struct lh_error *err)
+{
+	int rc;
+
+	if (!r->guest)
+		return 0;
+	if (!lh_qemu_has_guest(vm)) {
+		r->outcome = QEMU_GUEST_UNDELIVERED;
+		return 0;
+	}
+	rc = lh_qemu_guest_modify(vm, r->guest, err);
+	r->outcome = rc == 0 ? QEMU_GUEST_DELIVERED
+		     : vm->gone ? QEMU_GUEST_UNDELIVERED : QEMU_GUEST_FAILED;
+	return rc;
+}
+
+/* A disk whose guest half failed goes again, as the pipeline expects of a
+ * failed request: the guest lets go of it, then the host unplugs it (its
+ * removal completes at the next flush). */
+static void qemu_scsi_undo(struct qemu_vm *vm, long c, long l)
+{
+	struct lh_error ignored = { 0 };
+
+	if (lh_qemu_has_guest(vm) && !vm->gone)
+		lh_qemu_guest_scsi_remove(vm, c, l, &ignored);
+	lh_error_clear(&ignored);
+	if (qemu_scsi_remove(vm, c, l, &ignored) && !vm->gone)
+		lh_log(LH_LOG_WARN, "qemu", "UVM '%s': SCSI %ld:%ld: undoing a disk the guest could "
+		       "not mount: %s", vm->uvm_id, c, l, ignored.message);
+}
+
+/*
+ * hcsshim's order: an Add plugs the disk, then the guest mounts it (a
+ * failure there unplugs it again); a Remove has the guest unmount it and
+ * let go of the disk (SCSIDevice), then unplugs it.
+ */
+static int qemu_scsi(struct qemu_vm *vm, struct qemu_request *r, const char *tail,
 		     struct lh_error *err)
 {
 	long c, l;
+	int rc;
 
 	if (!qemu_parse_index(&tail, 1000, &c) || strncmp(tail, "/Attachments/", 13) != 0 ||
 	    (tail += 13, !qemu_parse_index(&tail, 100000, &l)) || *tail)
@@ -552,14 +619,35 @@ static int qemu_scsi(struct qemu_vm *vm, const struct qemu_request *r, const cha
 		return LH_FAIL(err, -LH_ENOLOCATION, "slot %ld:%ld is outside the VM's %d "
 			       "controllers x %d LUNs (vm start sizes the VM from [plugin.scsi])",
 			       c, l, vm->controllers, vm->luns);
-	if (strcmp(r->type, "Add") == 0)
-		return qemu_scsi_add(vm, c, l, r->settings, err);
-	if (strcmp(r->type, "Remove") == 0)
-		return qemu_scsi_remove(vm, c, l, err);
+	if (strcmp(r->type, "Add") == 0) {
+		rc = qemu_scsi_add(vm, c, l, r->settings, err);
+		if (rc == 0)
+			rc = qemu_deliver(vm, r, err);
+		if (rc && r->outcome != QEMU_GUEST_NONE)
+			qemu_scsi_undo(vm, c, l);
+		return rc;
+	}
+	if (strcmp(r->type, "Remove") == 0) {
+		rc = qemu_deliver(vm, r, err);
+		if (rc == 0 && lh_qemu_has_guest(vm))
+			rc = lh_qemu_guest_scsi_remove(vm, c, l, err);
+		return rc ? rc : qemu_scsi_remove(vm, c, l, err);
+	}
 	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for SCSI");
 }
 
 /* ---- VPMem ---------------------------------------------------------------- */
+
+/*
+ * The guest's nd_pmem maps a device only when its start and end are
+ * 2 MiB-aligned, and QEMU packs devices at 4 KiB unless the backend asks
+ * for more: with "align" every device whose size is a 2 MiB multiple is
+ * placed aligned, whatever was plugged before it. QEMU refuses an align
+ * the size is not a multiple of, so a layer of another size goes without;
+ * the guest then binds it as a raw namespace (no DAX), and the devices
+ * after it are still aligned.
+ */
+#define QEMU_PMEM_ALIGN (2ull * 1024 * 1024)
 
 static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 			 struct lh_error *err)
@@ -617,6 +705,8 @@ static int qemu_pmem_add(struct qemu_vm *vm, long n, const cJSON *settings,
 	    !cJSON_AddNumberToObject(obj, "size", (double)size) ||
 	    !cJSON_AddBoolToObject(obj, "share", true) ||
 	    !cJSON_AddBoolToObject(obj, "readonly", ro) ||
+	    (size % QEMU_PMEM_ALIGN == 0 &&
+	     !cJSON_AddNumberToObject(obj, "align", (double)QEMU_PMEM_ALIGN)) ||
 	    !cJSON_AddStringToObject(devargs, "driver", "virtio-pmem-pci") ||
 	    !cJSON_AddStringToObject(devargs, "id", dev) ||
 	    !cJSON_AddStringToObject(devargs, "memdev", mem) ||
@@ -665,10 +755,14 @@ static int qemu_pmem_remove(struct qemu_vm *vm, long n, struct lh_error *err)
 	return lh_qemu_record_save(vm, err);
 }
 
-static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const char *tail,
+/* As SCSI's (qemu_scsi), but a device cannot be unplugged: one whose
+ * guest half failed stays, marked for removal at the next VM start. */
+static int qemu_pmem(struct qemu_vm *vm, struct qemu_request *r, const char *tail,
 		     struct lh_error *err)
 {
+	struct lh_error ignored = { 0 };
 	long n;
+	int rc;
 
 	if (!qemu_parse_index(&tail, 100000, &n))
 		return LH_FAIL(err, -EINVAL, "not a VPMem device path");
@@ -681,10 +775,18 @@ static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const cha
 	if (n >= vm->pmem_devices)
 		return LH_FAIL(err, -LH_ENOLOCATION, "VPMem device %ld is outside the VM's %d "
 			       "devices", n, vm->pmem_devices);
-	if (strcmp(r->type, "Add") == 0)
-		return qemu_pmem_add(vm, n, r->settings, err);
-	if (strcmp(r->type, "Remove") == 0)
-		return qemu_pmem_remove(vm, n, err);
+	if (strcmp(r->type, "Add") == 0) {
+		rc = qemu_pmem_add(vm, n, r->settings, err);
+		if (rc == 0)
+			rc = qemu_deliver(vm, r, err);
+		if (rc && r->outcome != QEMU_GUEST_NONE)
+			qemu_pmem_remove(vm, n, &ignored);
+		return rc;
+	}
+	if (strcmp(r->type, "Remove") == 0) {
+		rc = qemu_deliver(vm, r, err);
+		return rc ? rc : qemu_pmem_remove(vm, n, err);
+	}
 	return LH_FAIL(err, -LH_EUNSUPPORTED, "request type not supported for VPMem");
 }
 
@@ -694,7 +796,23 @@ static int qemu_pmem(struct qemu_vm *vm, const struct qemu_request *r, const cha
 #define QEMU_PMEM_PREFIX "VirtualMachine/Devices/VirtualPMem/Devices/"
 #define QEMU_SHARES_PATH "VirtualMachine/Devices/VirtualSmb/Shares"
 
-static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct qemu_request *r,
+/* A share's guest half (an LCOW MappedDirectory; layerhost's vsmb backend
+ * is WCOW's and sends none) follows the device on an Add and comes
+ * before it on a Remove. */
+static int qemu_share(struct qemu_driver *d, struct qemu_vm *vm, struct qemu_request *r,
+		      struct lh_error *err)
+{
+	bool remove = strcmp(r->type, "Remove") == 0;
+	int rc = remove ? qemu_deliver(vm, r, err) : 0;
+
+	if (rc == 0)
+		rc = lh_qemu_share_request(d, vm, r, err);
+	if (rc == 0 && !remove)
+		rc = qemu_deliver(vm, r, err);
+	return rc;
+}
+
+static int qemu_realise(struct qemu_driver *d, const char *uvm_id, struct qemu_request *r,
 			struct lh_error *err)
 {
 	struct qemu_vm *vm = NULL;
@@ -706,12 +824,14 @@ static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct 
 	 * port, a daemon's socket): complete the removals first. */
 	if (rc == 0 && strcmp(r->type, "Remove") != 0)
 		rc = qemu_vm_flush(vm, err);
-	if (rc == 0 && strncmp(r->path, QEMU_SCSI_PREFIX, strlen(QEMU_SCSI_PREFIX)) == 0)
+	if (rc == 0 && !r->path[0])
+		rc = qemu_deliver(vm, r, err); /* a guest request only (CombinedLayers) */
+	else if (rc == 0 && strncmp(r->path, QEMU_SCSI_PREFIX, strlen(QEMU_SCSI_PREFIX)) == 0)
 		rc = qemu_scsi(vm, r, r->path + strlen(QEMU_SCSI_PREFIX), err);
 	else if (rc == 0 && strncmp(r->path, QEMU_PMEM_PREFIX, strlen(QEMU_PMEM_PREFIX)) == 0)
 		rc = qemu_pmem(vm, r, r->path + strlen(QEMU_PMEM_PREFIX), err);
 	else if (rc == 0 && strcmp(r->path, QEMU_SHARES_PATH) == 0)
-		rc = lh_qemu_share_request(d, vm, r, err);
+		rc = qemu_share(d, vm, r, err);
 	else if (rc == 0)
 		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "no QEMU realisation for this resource");
 	/* A device goes with its VM: removing it from a VM that is not
@@ -719,25 +839,53 @@ static int qemu_realise(struct qemu_driver *d, const char *uvm_id, const struct 
 	 * leaves the books consistent with the machine. */
 	if (rc && (gone || (vm && vm->gone)) && strcmp(r->type, "Remove") == 0) {
 		lh_log(LH_LOG_WARN, "qemu", "UVM '%s': %s: the VM is not running, nothing to "
-		       "remove", uvm_id, r->path);
+		       "remove", uvm_id, r->path[0] ? r->path : "guest request");
 		lh_error_clear(err);
+		r->outcome = r->guest ? QEMU_GUEST_UNDELIVERED : QEMU_GUEST_NONE;
 		rc = 0;
 	}
 	return rc;
+}
+
+/* A request's name in messages: its type and resource path, or for a
+ * guest request only, its resource type and the path it is about. */
+static void qemu_request_name(const struct qemu_request *r, char *buf, size_t cap)
+{
+	const cJSON *settings = cJSON_GetObjectItemCaseSensitive(r->guest, "Settings");
+	const char *what = lh_qemu_string(r->guest, "ResourceType");
+	const char *where = lh_qemu_string(settings, "ContainerRootPath");
+
+	if (r->path[0])
+		snprintf(buf, cap, "%s %s", r->type, r->path);
+	else
+		snprintf(buf, cap, "%s %s%s%s", r->type, what ? what : "guest request",
+			 where ? " " : "", where ? where : "");
 }
 
 static int qemu_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *request,
 		       struct lh_error *err)
 {
 	struct qemu_driver *d = (struct qemu_driver *)drv;
+	const cJSON *guest = cJSON_GetObjectItemCaseSensitive(request, "GuestRequest");
 	struct qemu_request r = {
-		.type = lh_qemu_string(request, "RequestType"),
 		.path = lh_qemu_string(request, "ResourcePath"),
 		.settings = cJSON_GetObjectItemCaseSensitive(request, "Settings"),
+		.guest = cJSON_IsObject(guest) ? guest : NULL,
+	};
+	static const char *const outcome[] = {
+		[QEMU_GUEST_NONE] = NULL, [QEMU_GUEST_UNDELIVERED] = "undelivered",
+		[QEMU_GUEST_DELIVERED] = "delivered", [QEMU_GUEST_FAILED] = NULL,
 	};
 	struct lh_error local = { 0 };
-	int rc = 0;
+	char name[512];
+	int rc = 0, step;
 
+	/* A guest request only takes its type from the GuestRequest. */
+	r.type = lh_qemu_string(request, "RequestType");
+	if (!r.path && r.guest) {
+		r.path = "";
+		r.type = lh_qemu_string(r.guest, "RequestType");
+	}
 	pthread_mutex_lock(&d->lock);
 	if (r.path) {
 		if (!r.type)
@@ -745,17 +893,21 @@ static int qemu_modify(struct lh_driver *drv, const char *uvm_id, const cJSON *r
 		else
 			rc = qemu_realise(d, uvm_id, &r, &local);
 		if (rc) {
-			rc = LH_FAIL(err, rc, "UVM '%s': %s %s: %s", uvm_id, r.type ? r.type : "?",
-				     r.path, local.message);
-			goto out;
+			qemu_request_name(&r, name, sizeof(name));
+			rc = LH_FAIL(err, rc, "UVM '%s': %s: %s", uvm_id, name, local.message);
 		}
 	}
-	/* Every request QEMU carried out goes to the journal; guest requests
-	 * have no agent to go to yet, so they are marked undelivered. */
-	rc = lh_journal_append(d->journal, uvm_id, request,
-			       cJSON_GetObjectItemCaseSensitive(request, "GuestRequest")
-				       ? "undelivered" : NULL, err);
-out:
+	/* What QEMU carried out goes to the journal, with what became of
+	 * its guest half: undelivered, delivered, or the guest's error (the
+	 * request then failed, and its device was undone). A request that
+	 * failed before reaching the guest is not on record. */
+	if (rc == 0 || r.outcome == QEMU_GUEST_FAILED) {
+		step = lh_journal_append(d->journal, uvm_id, request,
+					 r.outcome == QEMU_GUEST_FAILED ? local.message
+									: outcome[r.outcome],
+					 rc ? NULL : err);
+		rc = rc ? rc : step;
+	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -825,13 +977,108 @@ static int qemu_vm_start(struct lh_driver *drv, const char *uvm_id, struct lh_er
 
 static int qemu_vm_stop(struct lh_driver *drv, const char *uvm_id, struct lh_error *err)
 {
-	return lh_vm_stop(&((struct qemu_driver *)drv)->params, uvm_id, err);
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	struct qemu_vm **link, *vm;
+	int rc;
+
+	/* This driver's connections go first: the launcher asks the guest's
+	 * agent to power off, and QEMU serves its port to one client. What
+	 * the VM held goes with it. */
+	pthread_mutex_lock(&d->lock);
+	for (link = &d->vms; *link;) {
+		vm = *link;
+		if (strcmp(vm->uvm_id, uvm_id) == 0) {
+			*link = vm->next;
+			qemu_vm_free(vm);
+		} else {
+			link = &vm->next;
+		}
+	}
+	rc = lh_vm_stop(&d->params, uvm_id, err);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* The VM of uvm_id this driver is connected to, or NULL (no connection is
+ * made). */
+static struct qemu_vm *qemu_vm_connected(struct qemu_driver *d, const char *uvm_id)
+{
+	for (struct qemu_vm *vm = d->vms; vm; vm = vm->next)
+		if (strcmp(vm->uvm_id, uvm_id) == 0 && !vm->gone)
+			return vm;
+	return NULL;
 }
 
 static int qemu_vm_status(struct lh_driver *drv, const char *uvm_id, cJSON **out,
 			  struct lh_error *err)
 {
-	return lh_vm_status(&((struct qemu_driver *)drv)->params, uvm_id, out, err);
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	struct qemu_vm *vm;
+	int rc;
+
+	/* QEMU serves the agent's port to one client: ask through this
+	 * driver's connection when it holds one. */
+	pthread_mutex_lock(&d->lock);
+	vm = qemu_vm_connected(d, uvm_id);
+	rc = lh_vm_status(&d->params, uvm_id, vm ? vm->agent : NULL, out, err);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/*
+ * A command in the guest: through the driver's agent connection when it
+ * holds one; else through one of its own, from the VM record alone, so
+ * that it needs no QMP connection (another command may hold QMP's).
+ */
+static int qemu_vm_exec(struct lh_driver *drv, const char *uvm_id, const struct lh_vm_exec *e,
+			struct lh_vm_exec_result *res, struct lh_error *err)
+{
+	struct qemu_driver *d = (struct qemu_driver *)drv;
+	char *path = lh_vm_record_path(&d->params, uvm_id);
+	struct lh_agent *own = NULL, *agent;
+	const char *sock, *serial;
+	struct qemu_vm *vm;
+	cJSON *rec = NULL, *guest;
+	uint64_t start;
+	pid_t pid;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!path)
+		return LH_FAIL(err, -ENOMEM, "vm exec: out of memory");
+	pthread_mutex_lock(&d->lock);
+	vm = qemu_vm_connected(d, uvm_id);
+	if (vm && lh_agent_alive(vm->agent)) {
+		rc = lh_qemu_guest_exec(vm->agent, e, res, err);
+		rc = rc ? lh_qemu_check_death(vm, rc, err) : 0;
+		goto out;
+	}
+	rc = lh_vm_record_load(path, &rec, err);
+	if (rc)
+		goto out;
+	guest = cJSON_GetObjectItem(rec, "guest");
+	sock = cJSON_GetStringValue(cJSON_GetObjectItem(guest, "agent"));
+	serial = cJSON_GetStringValue(cJSON_GetObjectItem(guest, "serial"));
+	if (!sock || !serial) {
+		rc = LH_FAIL(err, -LH_EUNSUPPORTED, "UVM '%s' runs no guest to run commands in (its "
+			     "VM was started without a kernel: [uvm] guest = none)", uvm_id);
+		goto out;
+	}
+	if (!lh_proc_read(rec, &pid, &start) || !lh_proc_alive(pid, start)) {
+		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU (pid %d) is not running; `layerhost "
+			     "vm stop` cleans up, `vm start` starts it again", uvm_id, (int)pid);
+		goto out;
+	}
+	rc = lh_qemu_agent_open(uvm_id, sock, serial, QEMU_AGENT_CONNECT_MS, &own, err);
+	agent = own;
+	if (rc == 0)
+		rc = lh_qemu_guest_exec(agent, e, res, err);
+out:
+	pthread_mutex_unlock(&d->lock);
+	lh_agent_close(own);
+	cJSON_Delete(rec);
+	free(path);
+	return rc;
 }
 
 static const struct lh_driver_ops qemu_ops = {
@@ -842,6 +1089,7 @@ static const struct lh_driver_ops qemu_ops = {
 	.vm_stop = qemu_vm_stop,
 	.vm_status = qemu_vm_status,
 	.vm_boot = qemu_vm_boot_id,
+	.vm_exec = qemu_vm_exec,
 	.flush = qemu_flush,
 	.close = qemu_close,
 };

@@ -24,7 +24,17 @@
  *    AllowedFiles) is accepted and journalled only: virtiofsd shares the
  *    whole directory, so the guest already sees every file in it.
  *  - Guest requests (a GuestRequest member, or a request that is only
- *    one) have no agent to go to yet: they are journalled, undelivered.
+ *    one, such as CombinedLayers): with a guest (the VM record names its
+ *    agent, vm.h), delivered to the agent over its virtio-serial port
+ *    (guest.c; one connection per VM, made at the first guest request and
+ *    again when it died) in hcsshim's order: an Add realises the device,
+ *    then the guest mounts it, and a guest failure undoes the device
+ *    (SCSI unplugged, VPMem marked for removal) and fails the request
+ *    with the guest's message; a Remove has the guest unmount first (for
+ *    SCSI, then let go of the disk: the SCSIDevice removal hcsshim sends),
+ *    then removes the device. Without a guest they go nowhere.
+ *    The journal line says which: "guest":"delivered", "undelivered", or
+ *    the guest's error (the request then failed).
  *
  * Every request the driver carries out is then appended to the journal
  * ([host] journal) through an inner journal driver, so the journal stays
@@ -32,7 +42,8 @@
  * together with the request's type and resource path.
  *
  * The VM is sized from what the backends need (configure); vm_start,
- * vm_stop and vm_status are the launcher's (vm.h).
+ * vm_stop and vm_status are the launcher's (vm.h); vm_exec runs a command
+ * through the guest's agent.
  *
  * The driver connects lazily, on the first request for a UVM id, from the
  * VM record <run_dir>/<id>.vm, so a new process (restore) reconnects to

@@ -5,6 +5,7 @@
 #ifndef LH_QEMU_PRIVATE_H
 #define LH_QEMU_PRIVATE_H
 
+#include "agent.h"
 #include "qemu.h"
 #include "qmp.h"
 #include "vm.h"
@@ -17,6 +18,9 @@
 #define QEMU_DEATH_WAIT_MS 2000
 #define QEMU_DAEMON_WAIT_MS 5000
 #define QEMU_SHARE_NAME_MAX 64
+/* Connecting to a guest's agent: QEMU serves its port to one client at a
+ * time, so another layerhost command's exec may hold it a while. */
+#define QEMU_AGENT_CONNECT_MS 30000
 
 struct qemu_pmem {
 	bool present;  /* a device is plugged in rp<N> */
@@ -56,6 +60,11 @@ struct qemu_vm {
 	pid_t pid;
 	uint64_t pid_start; /* QEMU's start time (vm.h) */
 	bool gone;      /* QEMU exited under us */
+	/* The guest, from the record's "guest": NULL paths for a VM without
+	 * one. The agent is connected at the first guest request, and again
+	 * once the connection died. */
+	char *agent_path, *serial_path;
+	struct lh_agent *agent;
 	int controllers, luns, pmem_devices, share_ports;
 	struct qemu_pmem *pmem;     /* [pmem_devices] */
 	struct qemu_share *shares;  /* [share_ports], index j is port pmem_devices + j */
@@ -74,11 +83,28 @@ struct qemu_driver {
 };
 
 /* What one request is about, parsed once. */
+/* What became of a request's GuestRequest. */
+enum qemu_guest_outcome {
+	QEMU_GUEST_NONE = 0,     /* the request has none */
+	QEMU_GUEST_UNDELIVERED,  /* no guest to take it (a VM without one, or gone) */
+	QEMU_GUEST_DELIVERED,    /* the guest carried it out */
+	QEMU_GUEST_FAILED,       /* the guest was asked and failed: err says why */
+};
+
 struct qemu_request {
 	const char *type;  /* RequestType */
 	const char *path;  /* ResourcePath, "" for guest-only */
 	const cJSON *settings;
+	const cJSON *guest; /* GuestRequest, or NULL */
+	enum qemu_guest_outcome outcome;
 };
+
+/* A call to QEMU or its guest failed with rc: when the socket died (or went
+ * silent) and QEMU is gone, the VM is marked gone and err says so (with
+ * the guest's panic, if its console shows one); else rc stands. */
+int lh_qemu_check_death(struct qemu_vm *vm, int rc, struct lh_error *err);
+/* "QEMU (pid N) of UVM 'u' exited[: the guest's kernel panicked: ...]". */
+int lh_qemu_gone(struct qemu_vm *vm, struct lh_error *err);
 
 /* Run one QMP command (args consumed; *ret, if asked, is the caller's),
  * turning a dead connection into "QEMU (pid N) of UVM 'u' exited". */
@@ -105,6 +131,24 @@ int lh_qemu_record_save(struct qemu_vm *vm, struct lh_error *err);
 bool lh_qemu_bool(const cJSON *obj, const char *key);
 /* The string member key of obj, or NULL. */
 const char *lh_qemu_string(const cJSON *obj, const char *key);
+
+/* The guest (guest.c). Whether vm boots a guest whose agent takes its
+ * guest requests. */
+bool lh_qemu_has_guest(const struct qemu_vm *vm);
+/* Connect to the agent at socket (a VM's, `uvm_id`), within timeout_ms; a
+ * failure says what the console (serial) showed last. */
+int lh_qemu_agent_open(const char *uvm_id, const char *socket, const char *serial,
+		       int timeout_ms, struct lh_agent **out, struct lh_error *err);
+/* Deliver one guest request (hcsshim's ModificationRequest, borrowed) to
+ * vm's agent and wait for it to be carried out: 0, or the guest's message
+ * ("guest: ..."), or why it could not be delivered. */
+int lh_qemu_guest_modify(struct qemu_vm *vm, const cJSON *request, struct lh_error *err);
+/* hcsshim's SCSIDevice Remove: the guest lets go of the disk at c:l
+ * before the host unplugs it. */
+int lh_qemu_guest_scsi_remove(struct qemu_vm *vm, long c, long l, struct lh_error *err);
+/* Run a command through agent (see struct lh_driver_ops.vm_exec). */
+int lh_qemu_guest_exec(struct lh_agent *agent, const struct lh_vm_exec *e,
+		       struct lh_vm_exec_result *res, struct lh_error *err);
 
 /* Shares (driver_qemu_share.c): an Add, Remove or Update of the VSMB share
  * collection, realised as virtio-fs devices with one virtiofsd each. */

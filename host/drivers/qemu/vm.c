@@ -1,10 +1,13 @@
 /* vm.c - see vm.h. */
 #include "vm.h"
 
+#include "agent.h"
 #include "clock.h"
 #include "durable.h"
 #include "error.h"
+#include "guest_boot.h"
 #include "log.h"
+#include "logfile.h"
 #include "proc.h"
 #include "qmp.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #define GIB (1024ull * 1024 * 1024)
+#define VM_SERIAL_TAIL_LINES 4
 /* Root ports start at this pcie.0 slot, eight functions a slot. */
 #define VM_PORT_FIRST_SLOT 0x08
 #define VM_STOP_WAIT_MS 10000
@@ -156,6 +160,7 @@ static void vm_argv_free(struct vm_argv *a)
 
 struct vm_paths {
 	char *record, *qmp, *control, *log, *pidfile;
+	char *serial, *agent; /* the guest's console log and agent socket */
 };
 
 static int vm_paths_get(const struct lh_driver_params *params, const char *id,
@@ -173,7 +178,12 @@ static int vm_paths_get(const struct lh_driver_params *params, const char *id,
 		p->log = NULL;
 	if (asprintf(&p->pidfile, "%s/%s.pid", dir, id) < 0)
 		p->pidfile = NULL;
-	return p->record && p->qmp && p->control && p->log && p->pidfile ? 0 : -ENOMEM;
+	if (asprintf(&p->serial, "%s/%s.serial", dir, id) < 0)
+		p->serial = NULL;
+	if (asprintf(&p->agent, "%s/%s.agent", dir, id) < 0)
+		p->agent = NULL;
+	return p->record && p->qmp && p->control && p->log && p->pidfile && p->serial &&
+	       p->agent ? 0 : -ENOMEM;
 }
 
 static void vm_paths_free(struct vm_paths *p)
@@ -183,20 +193,63 @@ static void vm_paths_free(struct vm_paths *p)
 	free(p->control);
 	free(p->log);
 	free(p->pidfile);
+	free(p->serial);
+	free(p->agent);
+}
+
+/* Whether /dev/kvm is hardware virtualisation (the kernel's VMX or SVM
+ * KVM) this process may use. Another KVM (a nested one such as PVM, which
+ * this project's CI machine runs under) can hang a stock guest kernel. */
+static bool vm_kvm_hardware(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return stat("/sys/module/kvm_intel", &st) == 0 || stat("/sys/module/kvm_amd", &st) == 0;
+}
+
+const char *lh_vm_accel(const struct lh_vm_params *vm)
+{
+	switch (vm->accel) {
+	case LH_ACCEL_TCG: return "tcg";
+	case LH_ACCEL_KVM: return "kvm";
+	default:
+		/* A VM without a guest runs no guest code: QEMU's own choice
+		 * serves. A guest needs a KVM that boots it. */
+		if (!vm->kernel)
+			return "kvm:tcg";
+		return vm_kvm_hardware() ? "kvm" : "tcg";
+	}
+}
+
+static int vm_arg_cb(void *ctx, const char *arg)
+{
+	return vm_arg(ctx, "%s", arg);
 }
 
 static int vm_build_argv(const struct lh_driver_params *params, const struct lh_vm_layout *l,
 			 const struct vm_paths *p, struct vm_argv *a)
 {
 	int ports = l->pmem_devices + l->share_ports, rc = 0;
+	bool guest = params->vm.kernel != NULL;
 	/* Each pmem device gets its own 1 GiB-aligned window of device memory. */
 	uint64_t maxmem = l->memory_bytes +
 			  (uint64_t)l->pmem_devices * ((l->pmem_max_bytes + GIB - 1) / GIB * GIB);
 
 	rc |= vm_arg(a, "%s", params->vm.emulator);
-	rc |= vm_arg(a, "-machine") | vm_arg(a, "q35,accel=kvm:tcg");
+	rc |= vm_arg(a, "-machine") | vm_arg(a, "q35,accel=%s", lh_vm_accel(&params->vm));
 	rc |= vm_arg(a, "-nodefaults") | vm_arg(a, "-display") | vm_arg(a, "none");
-	rc |= vm_arg(a, "-S") | vm_arg(a, "-daemonize");
+	/* A guest runs from the start; a VM without one stays paused (its
+	 * devices are plugged all the same). -cpu max gives a guest RDRAND,
+	 * which seeds its random pool at once (mke2fs waits for it). */
+	if (guest)
+		rc |= vm_arg(a, "-cpu") | vm_arg(a, "max");
+	else
+		rc |= vm_arg(a, "-S");
+	rc |= vm_arg(a, "-daemonize");
 	rc |= vm_arg(a, "-pidfile") | vm_arg(a, "%s", p->pidfile);
 	rc |= vm_arg(a, "-m");
 	if (l->pmem_devices)
@@ -205,7 +258,13 @@ static int vm_build_argv(const struct lh_driver_params *params, const struct lh_
 			     (unsigned long long)(maxmem >> 20));
 	else
 		rc |= vm_arg(a, "%lluM", (unsigned long long)(l->memory_bytes >> 20));
-	rc |= vm_arg(a, "-global") | vm_arg(a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+	/* Unplug needs the guest's consent. ACPI hotplug (q35's own) asks a
+	 * guest in ~80 ms, but without a guest it never completes; native
+	 * PCIe hotplug completes without one, but a live guest then waits
+	 * out its 5 s attention-button delay on every removal. */
+	if (!guest)
+		rc |= vm_arg(a, "-global") |
+		      vm_arg(a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
 	/* virtio-fs needs guest memory the daemon can map. */
 	if (l->share_ports)
 		rc |= vm_arg(a, "-object") |
@@ -224,35 +283,17 @@ static int vm_build_argv(const struct lh_driver_params *params, const struct lh_
 	 * a control socket for status, stop and tests. */
 	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->qmp);
 	rc |= vm_arg(a, "-qmp") | vm_arg(a, "unix:%s,server=on,wait=off", p->control);
+	if (rc == 0 && guest) {
+		struct lh_guest_boot boot = {
+			.kernel = params->vm.kernel, .initrd = params->vm.initrd,
+			.cmdline = params->vm.cmdline, .serial_log = p->serial,
+			.agent_socket = p->agent,
+		};
+
+		rc = lh_guest_boot_args(&boot, vm_arg_cb, a);
+		return rc == -EINVAL ? rc : rc ? -ENOMEM : 0;
+	}
 	return rc ? -ENOMEM : 0;
-}
-
-/* The last line QEMU wrote to its log, for an error message. */
-static void vm_log_tail(const char *log, char *buf, size_t cap)
-{
-	int fd = open(log, O_RDONLY | O_CLOEXEC);
-	ssize_t n = -1;
-	char *end, *line;
-
-	buf[0] = '\0';
-	if (fd >= 0) {
-		off_t size = lseek(fd, 0, SEEK_END);
-		off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
-
-		n = pread(fd, buf, cap - 1, from);
-		close(fd);
-	}
-	if (n <= 0) {
-		snprintf(buf, cap, "(no output)");
-		return;
-	}
-	buf[n] = '\0';
-	end = buf + n;
-	while (end > buf && end[-1] == '\n')
-		*--end = '\0';
-	line = strrchr(buf, '\n');
-	if (line)
-		memmove(buf, line + 1, strlen(line + 1) + 1);
 }
 
 /* Whether the live process pid is a QEMU of ours: its command line names
@@ -370,8 +411,25 @@ static int vm_add_boot_id(cJSON *rec)
 	return cJSON_AddStringToObject(rec, "boot", hex) ? 0 : -ENOMEM;
 }
 
+/* The guest's part of the record: its files, console log and agent
+ * socket, and how long it took to answer. */
+static bool vm_record_guest(cJSON *rec, const struct lh_driver_params *params,
+			    const struct vm_paths *p, int64_t ready_ms)
+{
+	const char *cmdline = params->vm.cmdline ? params->vm.cmdline : LH_GUEST_CMDLINE_DEFAULT;
+	cJSON *g = cJSON_AddObjectToObject(rec, "guest");
+
+	return g && cJSON_AddStringToObject(g, "kernel", params->vm.kernel) &&
+	       cJSON_AddStringToObject(g, "initrd", params->vm.initrd) &&
+	       cJSON_AddStringToObject(g, "cmdline", cmdline) &&
+	       cJSON_AddStringToObject(g, "serial", p->serial) &&
+	       cJSON_AddStringToObject(g, "agent", p->agent) &&
+	       cJSON_AddNumberToObject(g, "ready_ms", (double)ready_ms);
+}
+
 static cJSON *vm_record_new(const char *id, pid_t pid, uint64_t start, const struct vm_paths *p,
-			    const struct lh_vm_layout *l)
+			    const struct lh_driver_params *params, const struct lh_vm_layout *l,
+			    int64_t ready_ms)
 {
 	cJSON *rec = cJSON_CreateObject(), *layout;
 
@@ -386,11 +444,82 @@ static cJSON *vm_record_new(const char *id, pid_t pid, uint64_t start, const str
 	    !cJSON_AddNumberToObject(layout, "luns_per_controller", l->luns_per_controller) ||
 	    !cJSON_AddNumberToObject(layout, "pmem_devices", l->pmem_devices) ||
 	    !cJSON_AddNumberToObject(layout, "share_ports", l->share_ports) ||
-	    !cJSON_AddArrayToObject(rec, "daemons") || !cJSON_AddObjectToObject(rec, "driver")) {
+	    !cJSON_AddArrayToObject(rec, "daemons") || !cJSON_AddObjectToObject(rec, "driver") ||
+	    !cJSON_AddStringToObject(rec, "accel", lh_vm_accel(&params->vm)) ||
+	    (params->vm.kernel && !vm_record_guest(rec, params, p, ready_ms))) {
 		cJSON_Delete(rec);
 		return NULL;
 	}
 	return rec;
+}
+
+/* The guest's files are there to boot: say which setting named one that
+ * is not, and how to get it. */
+static int vm_check_guest(const struct lh_driver_params *params, const char *id,
+			  struct lh_error *err)
+{
+	const struct lh_vm_params *vm = &params->vm;
+	const char *files[2][3] = { { vm->kernel, vm->kernel_from, "guest kernel" },
+				    { vm->initrd, vm->initrd_from, "guest initramfs" } };
+
+	for (int i = 0; i < 2; i++) {
+		const char *path = files[i][0], *from = files[i][1] ? files[i][1] : "the config";
+		int e;
+
+		if (access(path, R_OK) == 0)
+			continue;
+		e = errno;
+		return LH_FAIL(err, e == ENOENT ? -LH_ECONFIG : -e,
+			       "UVM '%s': %s: %s (from %s of %s): %s; build it with `guest/"
+			       "mkinitramfs.sh BUILD_DIR`, or set [uvm] guest = none for a VM "
+			       "without a guest", id, path, files[i][2], from, params->source,
+			       strerror(e));
+	}
+	return 0;
+}
+
+/*
+ * Wait for the guest's agent to answer. A guest that does not come up is
+ * told by what its console said last; a QEMU that exited meanwhile (a
+ * panic: the guest runs with panic=-1 and QEMU with -no-reboot) by that.
+ */
+static int vm_wait_guest(const struct vm_paths *p, const char *id, pid_t pid, uint64_t start,
+			 int64_t *ready_ms, struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	struct lh_agent *agent = NULL;
+	struct timespec t0, t1;
+	cJSON *reply = NULL;
+	char tail[1024];
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = lh_agent_wait_ready(p->agent, LH_VM_GUEST_READY_MS, &agent, &local);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ready_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc == 0 && lh_agent_call(agent, "ping", NULL, LH_VM_AGENT_PING_MS, &reply, &local) == 0) {
+		const cJSON *failed = cJSON_GetObjectItem(reply, "modules_failed"), *m;
+
+		/* A module that did not load is a device kind the guest lacks;
+		 * its requests will say so, but the cause is here. */
+		cJSON_ArrayForEach(m, failed)
+			lh_log(LH_LOG_WARN, "qemu", "UVM '%s': the guest could not load module %s "
+			       "(see %s)", id, cJSON_GetStringValue(m), p->serial);
+	}
+	cJSON_Delete(reply);
+	lh_agent_close(agent);
+	if (rc == 0)
+		return 0;
+	if (lh_logfile_find(p->serial, "Kernel panic", tail, sizeof(tail)))
+		return LH_FAIL(err, -LH_EDRIVER, "UVM '%s': the guest's kernel panicked while "
+			       "booting: %s (serial log %s)", id, tail, p->serial);
+	lh_logfile_tail(p->serial, VM_SERIAL_TAIL_LINES, tail, sizeof(tail));
+	if (!lh_proc_alive(pid, start))
+		return LH_FAIL(err, -LH_EDRIVER, "UVM '%s': QEMU exited while the guest booted; "
+			       "its serial log %s ends: %s", id, p->serial, tail);
+	return LH_FAIL(err, rc == -ETIMEDOUT ? -ETIMEDOUT : -LH_EDRIVER, "UVM '%s': the guest "
+		       "did not come up: %s; its serial log %s ends: %s", id, local.message,
+		       p->serial, tail);
 }
 
 int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout *layout,
@@ -402,6 +531,7 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 	cJSON *rec = NULL;
 	pid_t pid = 0, old_pid;
 	uint64_t start = 0, old_start;
+	int64_t ready_ms = 0;
 	int rc, status;
 
 	rc = vm_paths_get(params, id, &p);
@@ -430,10 +560,23 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 	}
 	cJSON_Delete(rec);
 	rec = NULL;
+	if (params->vm.kernel) {
+		rc = vm_check_guest(params, id, err);
+		if (rc)
+			goto out;
+	}
 	unlink(p.qmp);
 	unlink(p.pidfile);
 	unlink(p.control);
+	unlink(p.agent);
+	unlink(p.serial);
 	rc = vm_build_argv(params, layout, &p, &argv);
+	if (rc == -EINVAL) {
+		rc = LH_FAIL(err, -LH_ECONFIG, "UVM '%s': %s: QEMU cannot take a comma in the "
+			     "guest's console log or agent socket path (set [host] run_dir to a "
+			     "folder without one)", id, params->run_dir);
+		goto out;
+	}
 	if (!rc)
 		rc = vm_spawn(argv.v, p.log, &status);
 	if (rc) {
@@ -446,16 +589,20 @@ int lh_vm_start(const struct lh_driver_params *params, const struct lh_vm_layout
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || vm_read_pidfile(p.pidfile, &pid)) {
 		char tail[512];
 
-		vm_log_tail(p.log, tail, sizeof(tail));
+		lh_logfile_tail(p.log, 1, tail, sizeof(tail));
 		rc = LH_FAIL(err, -LH_EDRIVER, "UVM '%s': %s failed to start: %s (see %s)", id,
 			     params->vm.emulator, tail, p.log);
 		goto out;
 	}
 	start = lh_proc_start(pid);
 	rc = lh_qmp_connect(p.control, LH_QMP_TIMEOUT_MS, &qmp, err);
+	/* The record comes once the guest answers: a VM that is on record is
+	 * one that takes requests. */
+	if (rc == 0 && params->vm.kernel)
+		rc = vm_wait_guest(&p, id, pid, start, &ready_ms, err);
 	if (rc)
 		goto kill;
-	rec = vm_record_new(id, pid, start, &p, layout);
+	rec = vm_record_new(id, pid, start, &p, params, layout, ready_ms);
 	if (rec && vm_add_boot_id(rec)) {
 		cJSON_Delete(rec);
 		rec = NULL;
@@ -471,6 +618,7 @@ kill:
 	lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS);
 	unlink(p.qmp);
 	unlink(p.control);
+	unlink(p.agent);
 out:
 	lh_qmp_close(qmp);
 	cJSON_Delete(rec);
@@ -489,12 +637,24 @@ static void vm_end_daemon(const cJSON *item)
 		lh_proc_end(pid, start, 2000);
 }
 
+/* A guest is asked to power off first: it syncs what containers wrote to
+ * their scratch disks, which a plain quit would lose. */
+static void vm_poweroff_guest(const char *agent_socket, pid_t pid, uint64_t start)
+{
+	struct lh_agent *agent = NULL;
+
+	if (lh_agent_connect(agent_socket, LH_VM_AGENT_PING_MS, &agent, NULL) == 0 &&
+	    lh_agent_call(agent, "poweroff", NULL, LH_VM_AGENT_PING_MS, NULL, NULL) == 0)
+		lh_proc_wait_gone(pid, start, LH_VM_POWEROFF_WAIT_MS);
+	lh_agent_close(agent);
+}
+
 /* Quit QEMU through its control monitor, then by signal; 0 once it is gone. */
 static int vm_end_qemu(const struct vm_paths *p, pid_t pid, uint64_t start, struct lh_error *err)
 {
 	struct lh_qmp *qmp = NULL;
 
-	if (lh_qmp_connect(p->control, 2000, &qmp, NULL) == 0)
+	if (lh_proc_alive(pid, start) && lh_qmp_connect(p->control, 2000, &qmp, NULL) == 0)
 		lh_qmp_execute(qmp, "quit", NULL, NULL, 2000, NULL);
 	lh_qmp_close(qmp);
 	if (!lh_proc_wait_gone(pid, start, VM_STOP_WAIT_MS)) {
@@ -520,6 +680,7 @@ static void vm_remove_files(const struct vm_paths *p, const cJSON *rec)
 	unlink(p->qmp);
 	unlink(p->control);
 	unlink(p->pidfile);
+	unlink(p->agent);
 }
 
 /* A QEMU whose record was removed: found by its pidfile, ended with its
@@ -569,6 +730,11 @@ int lh_vm_stop(const struct lh_driver_params *params, const char *uvm_id, struct
 		goto out;
 	}
 	if (lh_proc_read(rec, &pid, &start) && lh_proc_alive(pid, start)) {
+		const char *agent = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(rec, "guest"), "agent"));
+
+		if (agent)
+			vm_poweroff_guest(agent, pid, start);
 		rc = vm_end_qemu(&p, pid, start, err);
 		if (rc)
 			goto out;
@@ -622,8 +788,79 @@ static cJSON *vm_problems(const cJSON *rec, struct lh_qmp *qmp)
 	return problems;
 }
 
-int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSON **out,
-		 struct lh_error *err)
+static void vm_problem(cJSON *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vm_problem(cJSON *problems, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(problems, cJSON_CreateString(text));
+}
+
+/*
+ * The guest's part of vm status: the agent's answer to a ping, kept as
+ * guest.ping (through `agent` when the caller holds a connection: QEMU
+ * serves the port to one client at a time), and what is wrong: a kernel
+ * that panicked, an agent that does not answer or that restarted, modules
+ * that did not load.
+ */
+static void vm_guest_status(cJSON *rec, bool running, struct lh_agent *agent, cJSON *problems)
+{
+	cJSON *g = cJSON_GetObjectItem(rec, "guest"), *reply = NULL, *ping;
+	const char *sock = cJSON_GetStringValue(cJSON_GetObjectItem(g, "agent"));
+	const char *serial = cJSON_GetStringValue(cJSON_GetObjectItem(g, "serial"));
+	struct lh_error local = { 0 };
+	struct lh_agent *own = NULL;
+	const cJSON *failed, *m;
+	char line[1024];
+	double generation;
+	int rc = 0;
+
+	if (!g || !sock || !serial)
+		return;
+	if (!running) {
+		if (lh_logfile_find(serial, "Kernel panic", line, sizeof(line)))
+			vm_problem(problems, "guest: the kernel panicked: %s (serial log %s); QEMU "
+				   "exited with it", line, serial);
+		return;
+	}
+	if (!lh_agent_alive(agent)) {
+		rc = lh_agent_connect(sock, LH_VM_AGENT_PING_MS, &own, &local);
+		agent = own;
+	}
+	if (rc == 0)
+		rc = lh_agent_call(agent, "ping", NULL, LH_VM_AGENT_PING_MS, &reply, &local);
+	if (rc) {
+		lh_logfile_tail(serial, VM_SERIAL_TAIL_LINES, line, sizeof(line));
+		vm_problem(problems, "guest: the agent does not answer: %s%s; its serial log %s "
+			   "ends: %s", local.message, rc == -ETIMEDOUT ? " (another layerhost "
+			   "command may hold its port)" : "", serial, line);
+		goto out;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(reply, "id");
+	cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
+	ping = reply;
+	reply = NULL;
+	cJSON_AddItemToObject(g, "ping", ping);
+	generation = cJSON_GetNumberValue(cJSON_GetObjectItem(ping, "generation"));
+	if (generation > 0)
+		vm_problem(problems, "guest: the agent restarted %.0f time(s) in this boot (it "
+			   "died: see %s); a request it was carrying out then may be half done",
+			   generation, serial);
+	failed = cJSON_GetObjectItem(ping, "modules_failed");
+	cJSON_ArrayForEach(m, failed)
+		vm_problem(problems, "guest: kernel module %s did not load (see %s)",
+			   cJSON_GetStringValue(m), serial);
+out:
+	cJSON_Delete(reply);
+	lh_agent_close(own);
+}
+
+int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id,
+		 struct lh_agent *agent, cJSON **out, struct lh_error *err)
 {
 	char *path = lh_vm_record_path(params, uvm_id);
 	const cJSON *control;
@@ -651,6 +888,8 @@ int lh_vm_status(const struct lh_driver_params *params, const char *uvm_id, cJSO
 		if (cJSON_IsTrue(cJSON_GetObjectItem(dev, "removed")))
 			cJSON_AddItemToArray(pending, cJSON_CreateString(dev->string));
 	problems = running ? vm_problems(rec, qmp) : cJSON_CreateArray();
+	if (problems)
+		vm_guest_status(rec, running, agent, problems);
 	if (!pending || !problems || !cJSON_AddBoolToObject(rec, "running", running) ||
 	    !cJSON_AddItemToObject(rec, "pending_removal", pending)) {
 		cJSON_Delete(pending);
