@@ -1,5 +1,5 @@
 /*
- * bench_import.c - benchmark 8: the importer converting a layer, as
+ * bench_import.c - benchmark 9: the importer converting a layer, as
  * `layerhost import` does it (the blob read, hashed and decompressed on a
  * thread of its own, the tar converted into an ext4 image, both digests
  * checked), beside the floors a streaming converter has: copying the tar's
@@ -271,7 +271,7 @@ static void ratio_row(const char *what, double mine, const char *floor_name, dou
 	snprintf(metric, sizeof(metric), "%s: import / %s", what, floor_name);
 	snprintf(value, sizeof(value), "%.3f s / %.3f s = %.2f", mine, floor, r);
 	snprintf(tgt, sizeof(tgt), "<= %.1f", target);
-	bench_result("8 import", metric, value, tgt, r <= target ? "PASS" : "MISS");
+	bench_result("9 import", metric, value, tgt, r <= target ? "PASS" : "MISS");
 }
 
 /*
@@ -363,19 +363,19 @@ static void bench_layer(const char *kind, const uint8_t *pool, bool slow_mkfs)
 		 (unsigned long long)entries, (double)lt.size / 1e6);
 	snprintf(value, sizeof(value), "import .tar %.3f s, .tar.gz %.3f s; mkfs.ext4 -d %.3f s",
 		 t_tar, t_tgz, t_mkfs);
-	bench_result("8 import", metric, value, "-", "-");
+	bench_result("9 import", metric, value, "-", "-");
 	ratio_row(kind, t_tar, "cat layer.tar > file", t_cat, 2.0);
 	snprintf(metric, sizeof(metric), "%s: sha256 of the .tar alone (libcrypto) / cat", kind);
 	snprintf(value, sizeof(value), "%.3f s / %.3f s = %.2f", t_hash, t_cat, t_hash / t_cat);
-	bench_result("8 import", metric, value, "-", "-");
+	bench_result("9 import", metric, value, "-", "-");
 	ratio_row(kind, t_tgz, "gzip -dc layer.tar.gz", t_gz, 1.3);
 	snprintf(metric, sizeof(metric), "%s: mkfs.ext4 -d / import .tar, .tar.gz", kind);
 	snprintf(value, sizeof(value), "%.1fx, %.1fx", t_mkfs / t_tar, t_mkfs / t_tgz);
 	if (t_mkfs > 0 && slow_mkfs)
-		bench_result("8 import", metric, value, ">= 10x",
+		bench_result("9 import", metric, value, ">= 10x",
 			     t_mkfs / t_tar >= 10 && t_mkfs / t_tgz >= 10 ? "PASS" : "MISS");
 	else if (t_mkfs > 0)
-		bench_result("8 import", metric, value, "-", "-");
+		bench_result("9 import", metric, value, "-", "-");
 	unlink(img);
 	free(tar);
 	free(tgz);
@@ -387,7 +387,7 @@ int main(void)
 {
 	uint8_t *pool;
 
-	bench_banner("benchmark 8: layerhost import, a layer tar to an ext4 image");
+	bench_banner("benchmark 9: layerhost import, a layer tar to an ext4 image");
 	bench_param("runs", "best of %d, taken in turns, warm caches", BENCH_RUNS);
 	bench_param("import", "%s", "lh_stream (read, sha256, gunzip on its own thread) + "
 				    "lh_convert_tar + both digests checked; no fsync");

@@ -21,11 +21,13 @@
 /* The table the scsi sources compiled into this program export. */
 const struct lh_backend *layerhost_backend_entry(void);
 
-/* Both hosts load vpmem.so for the layers role, so the only difference is
- * where the scsi table comes from. */
-static const char overhead_plugin_ini[] = "[uvm]\nos = linux\n";
-static const char overhead_linked_ini[] = "[uvm]\nos = linux\n"
-					  "[pipeline]\nlcow.layers = vpmem\nlcow.scratch = vpmem\n";
+/* Both hosts are host-mode hosts (the host role loads hostlayer.so in
+ * each), so the only difference is where the scsi table comes from: the
+ * plugin host loads scsi.so for its [plugin.scsi] section, the other links
+ * the same sources in. (No UVM role can be left without scsi.so: each is
+ * checked to be served by its backends.) */
+static const char overhead_plugin_ini[] = "[uvm]\nos = none\n[plugin.scsi]\n";
+static const char overhead_linked_ini[] = "[uvm]\nos = none\n";
 
 static struct lh_instance *overhead_open(struct bench_host *bh, bool linked)
 {

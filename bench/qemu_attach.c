@@ -59,7 +59,7 @@ int main(void)
 	bench_make_vhd(vhd, 1 << 20);
 	if (asprintf(&ini, "[host]\nplugin_dir = %s\ndriver = qemu\nrun_dir = %s/run\n"
 		     "journal = %s/journal\njournal_fsync = never\n[uvm]\nid = bench\nos = linux\n"
-		     "memory = 128M\n[plugin.vpmem]\nmulti_mapping = false\nmax_devices = 1\n",
+		     "guest = none\nmemory = 128M\n[plugin.vpmem]\nmulti_mapping = false\nmax_devices = 1\n",
 		     LH_BENCH_PLUGIN_DIR, bench_workdir(), bench_workdir()) < 0 ||
 	    lh_config_parse(ini, "bench.ini", bench_workdir(), &cfg, &err))
 		bench_die("config", &err);
@@ -90,6 +90,9 @@ int main(void)
 		t0 = bench_now_ns();
 		bench_modify(drv, "bench", "{\"ResourcePath\":\"VirtualMachine/Devices/Scsi/0/"
 			     "Attachments/0\",\"RequestType\":\"Remove\"}");
+		/* A removal completes at the flush that ends a command. */
+		if (drv->ops->flush(drv, &err))
+			bench_die("qemu driver flush", &err);
 		bench_samples_add(&drv_del, bench_now_ns() - t0);
 
 		t0 = bench_now_ns();

@@ -290,7 +290,7 @@ int main(void)
 	bench_make_vhd(scratch, 16 << 20);
 	if (!layers || asprintf(&ini, "[host]\nplugin_dir = %s\ndriver = qemu\nrun_dir = %s/run\n"
 				"journal = %s/journal\njournal_fsync = %s\n[uvm]\nid = bench20\n"
-				"os = linux\nmemory = 128M\n[pipeline]\nlcow.layers = scsi\n"
+				"os = linux\nmemory = 128M\nguest = none\n[pipeline]\nlcow.layers = scsi\n"
 				"[container.c]\nlayers = %s\nscratch = scratch/c\n",
 				LH_BENCH_PLUGIN_DIR, bench_workdir(), bench_workdir(),
 				getenv("LH_BENCH_JOURNAL_FSYNC") ? getenv("LH_BENCH_JOURNAL_FSYNC") : "always", layers) < 0)
