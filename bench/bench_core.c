@@ -127,7 +127,7 @@ static void core_print_placement(struct bench_host *bh, const struct lh_mounted 
 
 static void core_lcow(long n, long rounds)
 {
-	struct bench_samples mount = { 0 }, unmount = { 0 };
+	struct bench_samples mount = { 0 }, unmount = { 0 }, first = { 0 }, last = { 0 };
 	struct lh_error err = { 0 };
 	struct bench_host bh;
 	char **base = bench_make_layers("base", CORE_BASE_LAYERS);
@@ -153,6 +153,11 @@ static void core_lcow(long n, long rounds)
 			if (lh_pipeline_mount(bh.host, lh_config_container(bh.cfg, name), &err))
 				bench_die("mount", &err);
 			bench_samples_add(&mount, bench_now_ns() - start);
+			/* The first mount beside the resident alone, the last
+			 * beside every other: a mount's cost must not grow with
+			 * what is mounted already. */
+			if (c == 0 || c == n - 1)
+				bench_samples_add(c == 0 ? &first : &last, bench_now_ns() - start);
 			total += bench_now_ns() - start;
 			if (r == 0 && c == 0)
 				core_print_placement(&bh, lh_pipeline_find(bh.host, name));
@@ -184,8 +189,20 @@ static void core_lcow(long n, long rounds)
 	bench_result("1 core", "LCOW mount latency", value, "none set", "-");
 	snprintf(value, sizeof(value), "p50 %.1f us, p99 %.1f us", u50 / 1e3, u99 / 1e3);
 	bench_result("1 core", "LCOW unmount latency", value, "none set", "-");
+	{
+		double f = (double)bench_samples_quantile(&first, 0.50);
+		double l = (double)bench_samples_quantile(&last, 0.50);
+		char metric[128];
+
+		snprintf(metric, sizeof(metric), "LCOW mount beside %ld mounted / beside 1 (medians)",
+			 n);
+		snprintf(value, sizeof(value), "%.1f us / %.1f us = %.2f", l / 1e3, f / 1e3, l / f);
+		bench_result("1 core", metric, value, "<= 1.3", l / f <= 1.3 ? "PASS" : "MISS");
+	}
 	bench_samples_free(&mount);
 	bench_samples_free(&unmount);
+	bench_samples_free(&first);
+	bench_samples_free(&last);
 	bench_free_paths(base, CORE_BASE_LAYERS);
 	bench_free_paths(own, (size_t)(n + 1) * CORE_OWN_LAYERS);
 	free(ini);

@@ -480,6 +480,7 @@ static int clone_repoint_records(void *arg, struct lh_mounted *const *records, s
 				}
 				free(a->host_path);
 				a->host_path = copy;
+				a->file_ino = 0;
 				break;
 			}
 		}

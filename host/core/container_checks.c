@@ -4,27 +4,31 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 int lh_check_layers_distinct(const struct lh_container_config *c, struct lh_error *err)
 {
-	char (*real)[PATH_MAX] = calloc(c->n_layers + 1, sizeof(*real));
+	struct stat *st = calloc(c->n_layers + 1, sizeof(*st));
 	int rc = 0;
 
-	if (!real)
+	if (!st)
 		return LH_FAIL(err, -ENOMEM, "out of memory");
-	/* A folder that does not resolve is the per-layer check's to report. */
+	/* One folder under two names (a symlink, "a/../b") is told by its
+	 * identity, a stat each. A folder that does not resolve is the
+	 * per-layer check's to report. */
 	for (size_t i = 0; i < c->n_layers; i++)
-		if (!realpath(c->layers[i], real[i]))
-			snprintf(real[i], sizeof(real[i]), "%s", c->layers[i]);
+		if (stat(c->layers[i], &st[i]) != 0)
+			st[i].st_ino = 0;
 	/* Layers are few (a few dozen at most): pairs are cheap. */
 	for (size_t i = 1; rc == 0 && i < c->n_layers; i++)
 		for (size_t j = 0; rc == 0 && j < i; j++)
-			if (strcmp(real[i], real[j]) == 0)
+			if (st[i].st_ino && st[i].st_ino == st[j].st_ino &&
+			    st[i].st_dev == st[j].st_dev)
 				rc = LH_FAIL(err, -EINVAL, "container %s: layer %zu (%s) is layer %zu "
 					     "again (%s): list each layer once", c->name, i + 1,
 					     c->layers[i], j + 1, c->layers[j]);
-	free(real);
+	free(st);
 	return rc;
 }
 

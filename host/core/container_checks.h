@@ -10,8 +10,8 @@
 
 #include "config.h"
 
-/* Refuse a layer folder listed twice (by its real path: "a" and "a/."
- * are one), naming both places. -EINVAL. */
+/* Refuse a layer folder listed twice (by its identity: "a", "a/." and a
+ * symlink to a are one), naming both places. -EINVAL. */
 int lh_check_layers_distinct(const struct lh_container_config *c, struct lh_error *err);
 
 /* Refuse a WCOW layer folder that is / or one of the host's system

@@ -22,6 +22,11 @@ struct lh_attached {
 	char *host_path;
 	char *uvm_path;  /* where the guest (or, host mode, the host) sees it */
 	char *location;  /* the backend's placement string */
+	/* The host file's identity, once looked up (file_ino 0: not yet):
+	 * checks that must see through names compare these instead of
+	 * stat-ing every record's path on every mount. Not saved; whoever
+	 * changes host_path zeroes file_ino. */
+	uint64_t file_dev, file_ino;
 };
 
 struct lh_mounted {
