@@ -209,6 +209,20 @@ static int count_nodes(struct vmt *t)
 	return n;
 }
 
+/* Whether QEMU has a device of that id (qom-list /machine/peripheral). */
+static bool has_device(struct vmt *t, const char *id)
+{
+	cJSON *devices = vmt_query(t, "qom-list", "{\"path\":\"/machine/peripheral\"}");
+	const cJSON *d;
+	bool found = false;
+
+	CU_ASSERT_PTR_NOT_NULL(devices);
+	cJSON_ArrayForEach(d, devices)
+		found = found || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "name")), id) == 0;
+	cJSON_Delete(devices);
+	return found;
+}
+
 /* Check disk<c>-<l> sits at controller c, LUN l, read-only as given. */
 static void assert_disk(struct vmt *t, int c, int l, bool ro, const char *format)
 {
@@ -344,6 +358,20 @@ static void test_scsi_placement_and_errors(void)
 	CU_ASSERT_EQUAL(vmt_modify(&t, req, &err), -LH_EDRIVER);
 	ASSERT_MSG_HAS(err, "Add VirtualMachine/Devices/Scsi/1/Attachments/7");
 	ASSERT_MSG_HAS(err, "blockdev-add");
+	CU_ASSERT(has_device(&t, "disk1-7"));
+	/* A block node of the slot's name left in QEMU (not layerhost's
+	 * doing): the add is refused with QEMU's words, and the device the
+	 * add sent along with its node (plugged on that stale node, another
+	 * disk) is taken out again. */
+	snprintf(req, sizeof(req), "{\"driver\":\"vpc\",\"node-name\":\"blk0-5\","
+		 "\"read-only\":true,\"file\":{\"driver\":\"file\",\"filename\":\"%s\","
+		 "\"read-only\":true}}", disk("d/ro.vhd", false));
+	cJSON_Delete(vmt_query(&t, "blockdev-add", req));
+	scsi_add_json(req, sizeof(req), 0, 5, disk("d/rw.vhdx", true), false);
+	CU_ASSERT_EQUAL(vmt_modify(&t, req, &err), -LH_EDRIVER);
+	ASSERT_MSG_HAS(err, "blockdev-add");
+	CU_ASSERT(!has_device(&t, "disk0-5"));
+	cJSON_Delete(vmt_query(&t, "blockdev-del", "{\"node-name\":\"blk0-5\"}"));
 	/* A missing file is named. */
 	scsi_add_json(req, sizeof(req), 1, 8, fixture_path("d/missing.vhd"), true);
 	CU_ASSERT_NOT_EQUAL(vmt_modify(&t, req, &err), 0);

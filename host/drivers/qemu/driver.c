@@ -290,6 +290,50 @@ int lh_qemu_exec(struct qemu_vm *vm, const char *command, cJSON *args, cJSON **r
 	return rc ? lh_qemu_check_death(vm, rc, err) : 0;
 }
 
+/*
+ * Run `first` and then `second`, a command that uses what first makes,
+ * with both in flight together: one round trip instead of two (QEMU runs
+ * them in order). *done1 and *done2 say which succeeded, so the caller
+ * can undo exactly that; the error is first's when it failed (second then
+ * normally fails too, finding nothing by first's name), else second's.
+ */
+static int qemu_exec_pair(struct qemu_vm *vm, const char *first, cJSON *args1,
+			  const char *second, cJSON *args2, bool *done1, bool *done2,
+			  struct lh_error *err)
+{
+	struct lh_error local = { 0 };
+	uint64_t t1, t2;
+	int rc1, rc2;
+
+	*done1 = *done2 = false;
+	if (vm->gone) {
+		cJSON_Delete(args1);
+		cJSON_Delete(args2);
+		return lh_qemu_gone(vm, err);
+	}
+	rc1 = lh_qmp_send(vm->qmp, first, args1, &t1, err);
+	if (rc1) {
+		cJSON_Delete(args2);
+		return lh_qemu_check_death(vm, rc1, err);
+	}
+	rc2 = lh_qmp_send(vm->qmp, second, args2, &t2, &local);
+	rc1 = lh_qmp_reply(vm->qmp, t1, first, NULL, LH_QMP_TIMEOUT_MS, err);
+	if (rc1)
+		rc1 = lh_qemu_check_death(vm, rc1, err);
+	*done1 = rc1 == 0;
+	if (rc2 == 0 && !vm->gone) {
+		rc2 = lh_qmp_reply(vm->qmp, t2, second, NULL, LH_QMP_TIMEOUT_MS, &local);
+		*done2 = rc2 == 0;
+	}
+	if (rc1)
+		return rc1;
+	if (rc2) {
+		rc2 = lh_qemu_check_death(vm, rc2, &local);
+		return lh_error_set(err, rc2, local.func, "%s", local.message);
+	}
+	return 0;
+}
+
 int lh_qemu_device_del_start(struct qemu_vm *vm, const char *id, bool *issued,
 			     struct lh_error *err)
 {
@@ -507,6 +551,7 @@ static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settin
 	const char *format = NULL, *protocol = NULL;
 	char node[48], dev[48], bus[48];
 	cJSON *blk = NULL, *file, *devargs = NULL;
+	bool node_added, device_added;
 	int rc;
 
 	if (!type || !path)
@@ -537,13 +582,14 @@ static int qemu_scsi_add(struct qemu_vm *vm, long c, long l, const cJSON *settin
 		cJSON_Delete(devargs);
 		return LH_FAIL(err, -ENOMEM, "out of memory");
 	}
-	rc = lh_qemu_exec(vm, "blockdev-add", blk, NULL, err);
-	if (rc) {
-		cJSON_Delete(devargs);
-		return rc;
-	}
-	rc = lh_qemu_exec(vm, "device_add", devargs, NULL, err);
-	if (rc)
+	rc = qemu_exec_pair(vm, "blockdev-add", blk, "device_add", devargs, &node_added,
+			    &device_added, err);
+	/* Undo the half that succeeded. A device plugged although its node
+	 * was refused found a node of that name left from before: it is not
+	 * the disk asked for. */
+	if (rc && device_added)
+		lh_qemu_device_del(vm, dev, NULL);
+	if (rc && node_added)
 		lh_qemu_exec1(vm, "blockdev-del", "node-name", node, NULL);
 	return rc;
 }

@@ -109,9 +109,9 @@ static void qmp_queue_event(struct lh_qmp *q, cJSON *event)
 	cJSON_AddItemToArray(q->events, event);
 }
 
-static int qmp_send(struct lh_qmp *q, const char *text, struct lh_error *err)
+static int qmp_send(struct lh_qmp *q, const char *text, size_t len, struct lh_error *err)
 {
-	size_t len = strlen(text), done = 0;
+	size_t done = 0;
 
 	if (q->dead)
 		return LH_FAIL(err, -EPIPE, "QMP %s: connection is closed", q->path);
@@ -127,34 +127,46 @@ static int qmp_send(struct lh_qmp *q, const char *text, struct lh_error *err)
 	return 0;
 }
 
-int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **ret,
-		   int timeout_ms, struct lh_error *err)
+int lh_qmp_send(struct lh_qmp *q, const char *command, cJSON *args, uint64_t *ticket,
+		struct lh_error *err)
 {
-	cJSON *msg = cJSON_CreateObject(), *reply = NULL, *item;
-	int64_t deadline = qmp_now_ms() + timeout_ms;
+	cJSON *msg = cJSON_CreateObject();
 	char id[32], *text = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(id, sizeof(id), "lh-%llu", (unsigned long long)(q->next_id + 1));
+	if (msg && args && cJSON_AddItemToObject(msg, "arguments", args))
+		args = NULL; /* msg owns them now */
+	if (!msg || args || !cJSON_AddStringToObject(msg, "execute", command) ||
+	    !cJSON_AddStringToObject(msg, "id", id) || !(text = cJSON_PrintUnformatted(msg))) {
+		cJSON_Delete(args);
+		cJSON_Delete(msg);
+		return LH_FAIL(err, -ENOMEM, "QMP %s: out of memory", command);
+	}
+	cJSON_Delete(msg);
+	/* The command and its line end in one write: QEMU reads it at once. */
+	len = strlen(text);
+	text[len] = '\n';
+	rc = qmp_send(q, text, len + 1, err);
+	free(text);
+	if (rc == 0)
+		*ticket = ++q->next_id;
+	return rc;
+}
+
+int lh_qmp_reply(struct lh_qmp *q, uint64_t ticket, const char *command, cJSON **ret,
+		 int timeout_ms, struct lh_error *err)
+{
+	int64_t deadline = qmp_now_ms() + timeout_ms;
+	cJSON *reply = NULL, *item;
+	char id[32];
 	int rc;
 
 	if (ret)
 		*ret = NULL;
-	snprintf(id, sizeof(id), "lh-%llu", (unsigned long long)++q->next_id);
-	if (msg && args && cJSON_AddItemToObject(msg, "arguments", args))
-		args = NULL; /* msg owns them now */
-	if (!msg || args || !cJSON_AddStringToObject(msg, "execute", command) ||
-	    !cJSON_AddStringToObject(msg, "id", id)) {
-		cJSON_Delete(args);
-		rc = LH_FAIL(err, -ENOMEM, "QMP %s: out of memory", command);
-		goto out;
-	}
-	text = cJSON_PrintUnformatted(msg);
-	if (!text) {
-		rc = LH_FAIL(err, -ENOMEM, "QMP %s: out of memory", command);
-		goto out;
-	}
-	rc = qmp_send(q, text, err);
-	if (rc == 0)
-		rc = qmp_send(q, "\n", err);
-	while (rc == 0) {
+	snprintf(id, sizeof(id), "lh-%llu", (unsigned long long)ticket);
+	for (;;) {
 		rc = qmp_read_message(q, deadline, &reply, err);
 		if (rc)
 			break;
@@ -166,7 +178,8 @@ int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **r
 		item = cJSON_GetObjectItemCaseSensitive(reply, "id");
 		if (!cJSON_IsString(item) || strcmp(item->valuestring, id) != 0) {
 			/* A reply to an earlier command that timed out cannot
-			 * happen (the client died then); anything else is noise. */
+			 * happen (the client died then), nor one out of order
+			 * (QEMU answers in order); anything else is noise. */
 			cJSON_Delete(reply);
 			reply = NULL;
 			continue;
@@ -199,9 +212,18 @@ int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **r
 		*ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
 out:
 	cJSON_Delete(reply);
-	free(text);
-	cJSON_Delete(msg);
 	return rc;
+}
+
+int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **ret,
+		   int timeout_ms, struct lh_error *err)
+{
+	uint64_t ticket;
+	int rc = lh_qmp_send(q, command, args, &ticket, err);
+
+	if (ret)
+		*ret = NULL;
+	return rc ? rc : lh_qmp_reply(q, ticket, command, ret, timeout_ms, err);
 }
 
 static bool qmp_event_matches(const cJSON *event, const char *name, const char *device)

@@ -49,6 +49,19 @@ int lh_qmp_execute(struct lh_qmp *q, const char *command, cJSON *args, cJSON **r
 		   int timeout_ms, struct lh_error *err);
 
 /*
+ * The two halves of lh_qmp_execute, so that commands can be in flight
+ * together: lh_qmp_send writes `command` (args consumed, as above) and
+ * gives its ticket; lh_qmp_reply waits for that command's reply, with
+ * lh_qmp_execute's results and errors. QEMU answers in order, so replies
+ * must be awaited in the order the commands were sent; a command whose
+ * reply is never awaited has its reply dropped by the next wait.
+ */
+int lh_qmp_send(struct lh_qmp *q, const char *command, cJSON *args, uint64_t *ticket,
+		struct lh_error *err);
+int lh_qmp_reply(struct lh_qmp *q, uint64_t ticket, const char *command, cJSON **ret,
+		 int timeout_ms, struct lh_error *err);
+
+/*
  * Wait up to timeout_ms for event `name` whose data.device equals `device`
  * (NULL: any), looking first at the events already queued. The matching
  * event is removed from the queue; -ETIMEDOUT if none came.
