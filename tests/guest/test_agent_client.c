@@ -78,7 +78,7 @@ static void pair_close(struct pair *p)
 	}
 }
 
-static int run(struct lh_agent *a, const struct lh_agent_exec *e, struct lh_agent_exec_result *r,
+static int run(struct lh_agent *a, const struct lh_agent_exec *e, struct lh_vm_exec_result *r,
 	       struct lh_error *err)
 {
 	lh_error_clear(err);
@@ -92,7 +92,7 @@ static void test_ping_and_exec(void)
 	const char *lots[] = { "head", "-c", "100000", "/dev/zero", NULL };
 	const char *env[] = { "sh", "-c", "echo $GREETING", NULL }, *envp[] = { "GREETING=hi", NULL };
 	const char *none[] = { "no-such-command-here", NULL };
-	struct lh_agent_exec_result r;
+	struct lh_vm_exec_result r;
 	struct lh_error err = { 0 };
 	struct pair p;
 	int64_t t0;
@@ -106,17 +106,17 @@ static void test_ping_and_exec(void)
 	CU_ASSERT_STRING_EQUAL(r.out, "out\n");
 	CU_ASSERT_STRING_EQUAL(r.err, "err\n");
 	CU_ASSERT_FALSE(r.timed_out);
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = cat, .stdin_data = "in\xc3\xa9",
 							       .stdin_len = 5 }, &r, &err), 0);
 	CU_ASSERT_STRING_EQUAL(r.out, "in\xc3\xa9");
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = env, .env = envp }, &r, &err),
 			0);
 	CU_ASSERT_STRING_EQUAL(r.out, "hi\n");
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 
 	/* Output is bounded; the rest is read and dropped. */
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = lots, .max_output = 10 }, &r,
@@ -124,7 +124,7 @@ static void test_ping_and_exec(void)
 	CU_ASSERT_EQUAL(r.exit_code, 0);
 	CU_ASSERT(r.out_truncated);
 	CU_ASSERT_EQUAL(r.out_len, 30); /* ten NULs, each U+FFFD */
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 
 	t0 = now_ms();
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = sleep5, .timeout_ms = 200 },
@@ -133,12 +133,12 @@ static void test_ping_and_exec(void)
 	CU_ASSERT_EQUAL(r.signal, SIGKILL);
 	CU_ASSERT_EQUAL(r.exit_code, -1);
 	CU_ASSERT(now_ms() - t0 < 2000);
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = none }, &r, &err),
 			-LH_EDRIVER);
 	ASSERT_MSG_HAS(err, "guest: exec no-such-command-here: not found in PATH");
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 	CU_ASSERT(lh_agent_alive(p.client));
 	pair_close(&p);
 }
@@ -150,7 +150,7 @@ static void test_exec_in_root(void)
 {
 	const char *cat[] = { "busybox", "cat", "/etc/motd", NULL };
 	const char *missing[] = { "cat", "/etc/motd", NULL };
-	struct lh_agent_exec_result r;
+	struct lh_vm_exec_result r;
 	struct lh_error err = { 0 };
 	struct pair p;
 	char *root;
@@ -166,11 +166,11 @@ static void test_exec_in_root(void)
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = cat, .root = root }, &r,
 			    &err), 0);
 	CU_ASSERT_STRING_EQUAL(r.out, "in the root\n");
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 	CU_ASSERT_EQUAL(run(p.client, &(struct lh_agent_exec){ .argv = missing, .root = "/nowhere" },
 			    &r, &err), -LH_EDRIVER);
 	ASSERT_MSG_HAS(err, "guest: exec cat: chroot /nowhere: No such file or directory");
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 	pair_close(&p);
 	free(root);
 }
@@ -204,7 +204,7 @@ static void test_refusals(void)
 static void test_closed(void)
 {
 	const char *sleep10[] = { "sleep", "10", NULL };
-	struct lh_agent_exec_result r;
+	struct lh_vm_exec_result r;
 	struct lh_error err = { 0 };
 	struct pair p;
 	int64_t t0;
@@ -227,7 +227,7 @@ static void test_closed(void)
 	CU_ASSERT_FALSE(lh_agent_alive(p.client));
 	lh_error_clear(&err);
 	CU_ASSERT_EQUAL(lh_agent_ping(p.client, TIMEOUT_MS, &err), -EPIPE);
-	lh_agent_exec_free(&r);
+	lh_vm_exec_result_free(&r);
 	waitpid(-1, NULL, 0);
 	pair_close(&p);
 }
@@ -253,7 +253,7 @@ static void *restart_agent(void *arg)
 static void test_restart(void)
 {
 	const char *sleep10[] = { "sleep", "10", NULL };
-	struct lh_agent_exec_result res;
+	struct lh_vm_exec_result res;
 	struct lh_error err = { 0 };
 	struct restart r = { 0 };
 	struct pair p;
@@ -268,7 +268,7 @@ static void test_restart(void)
 			-ECONNRESET);
 	CU_ASSERT(now_ms() - t0 < 3000);
 	ASSERT_MSG_HAS(err, "restarted (generation 1) while handling exec");
-	lh_agent_exec_free(&res);
+	lh_vm_exec_result_free(&res);
 	pthread_join(t, NULL);
 	/* The new agent serves on. */
 	lh_error_clear(&err);

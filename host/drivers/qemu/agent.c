@@ -457,7 +457,7 @@ static char *agent_take_string(const cJSON *reply, const char *key, size_t *len)
 }
 
 int lh_agent_exec(struct lh_agent *a, const struct lh_agent_exec *e,
-		  struct lh_agent_exec_result *res, struct lh_error *err)
+		  struct lh_vm_exec_result *res, struct lh_error *err)
 {
 	int timeout = e->timeout_ms > 0 ? e->timeout_ms : LH_GUEST_EXEC_TIMEOUT_DEFAULT_MS;
 	cJSON *args = cJSON_CreateObject(), *reply = NULL, *argv = agent_strings(e->argv);
@@ -508,15 +508,6 @@ int lh_agent_exec(struct lh_agent *a, const struct lh_agent_exec *e,
 	if (!res->out || !res->err)
 		return LH_FAIL(err, -ENOMEM, "guest agent at %s: out of memory", a->name);
 	return 0;
-}
-
-void lh_agent_exec_free(struct lh_agent_exec_result *res)
-{
-	if (!res)
-		return;
-	free(res->out);
-	free(res->err);
-	memset(res, 0, sizeof(*res));
 }
 
 bool lh_agent_alive(const struct lh_agent *a)

@@ -29,6 +29,8 @@
 #ifndef LH_AGENT_H
 #define LH_AGENT_H
 
+#include "driver.h"
+
 #include <layerhost/backend.h>
 
 #include <cjson/cJSON.h>
@@ -104,26 +106,15 @@ struct lh_agent_exec {
 	size_t max_output;        /* bytes kept per stream; 0: LH_GUEST_EXEC_OUTPUT_DEFAULT */
 };
 
-/* What it did. Strings are malloc'd and NUL-terminated (lh_agent_exec_free). */
-struct lh_agent_exec_result {
-	int exit_code;   /* -1 when ended by a signal */
-	int signal;      /* 0 unless ended by a signal */
-	bool timed_out;  /* killed at its timeout */
-	char *out, *err;
-	size_t out_len, err_len;
-	bool out_truncated, err_truncated;
-	long duration_ms;
-};
-
 /*
  * Run e in the guest and collect its output and status. A command that
  * could not be started (not found, no such root) is a failure with the
  * guest's message; a command that ran is a success whatever its status.
- * *res is zeroed first; free it with lh_agent_exec_free, also on failure.
+ * *res (driver.h's) is zeroed first; free it with lh_vm_exec_result_free,
+ * also on failure.
  */
 int lh_agent_exec(struct lh_agent *a, const struct lh_agent_exec *e,
-		  struct lh_agent_exec_result *res, struct lh_error *err);
-void lh_agent_exec_free(struct lh_agent_exec_result *res);
+		  struct lh_vm_exec_result *res, struct lh_error *err);
 
 /* Whether the connection is still usable (it dies when the socket closes
  * or the stream breaks). */

@@ -87,24 +87,6 @@ int lh_qemu_guest_exec(struct lh_agent *agent, const struct lh_vm_exec *e,
 		.argv = e->argv, .root = e->root, .timeout_ms = e->timeout_ms,
 		.max_output = e->max_output,
 	};
-	struct lh_agent_exec_result r;
-	int rc = lh_agent_exec(agent, &x, &r, err);
 
-	memset(res, 0, sizeof(*res));
-	if (rc == 0) {
-		res->exit_code = r.exit_code;
-		res->signal = r.signal;
-		res->timed_out = r.timed_out;
-		res->out = r.out;
-		res->err = r.err;
-		res->out_len = r.out_len;
-		res->err_len = r.err_len;
-		res->out_truncated = r.out_truncated;
-		res->err_truncated = r.err_truncated;
-		res->duration_ms = r.duration_ms;
-		/* The strings are the result's now. */
-		r.out = r.err = NULL;
-	}
-	lh_agent_exec_free(&r);
-	return rc;
+	return lh_agent_exec(agent, &x, res, err);
 }
