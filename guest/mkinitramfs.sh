@@ -15,6 +15,9 @@
 #                    guest tests skip instead of failing
 #
 # One-liner, from the repository: cmake -S . -B build && cmake --build build -j2 && guest/mkinitramfs.sh build
+# Installed (cmake --install), the tool sits beside the installed agent, in
+# the folder an installed layerhost boots its guest from: run without
+# BUILD_DIR, it takes that agent and writes there.
 #
 # The kernel is the one Debian's linux-image-amd64 names today
 # (linux-image-<abi>); it is downloaded with apt-get download, never
@@ -47,6 +50,11 @@ while [ $# -gt 0 ]; do
 	*) build=$1; shift ;;
 	esac
 done
+if [ -z "$build" ] && [ -x "$here/layerhost-agent" ]; then
+	# the installed tool: the agent beside it, the guest made beside it
+	out=${out:-$here}
+	agent=${agent:-$here/layerhost-agent}
+fi
 build=${build:-$here/../build}
 out=${out:-$build/guest}
 cache=${cache:-$out/cache}

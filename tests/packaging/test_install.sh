@@ -2,7 +2,8 @@
 # test_install.sh - `cmake --install BUILD --prefix P` puts every file where
 # Debian's layout (GNUInstallDirs) and the tools that read them expect it:
 # programs, plugins, the SDK header and its pkg-config file, the man pages,
-# the bash completion, the systemd unit template.
+# the bash completion, the systemd unit template, the guest's agent and
+# the tool that packs it.
 set -u
 # shellcheck source=tests/packaging/install.sh
 source "$(dirname "$0")/install.sh"
@@ -15,6 +16,15 @@ for p in hostlayer scsi vpmem vsmb; do
 	check "plugin $p is not group- or world-writable (the loader refuses those)" \
 		test -z "$(find "$(installed "$plugindir/$p.so")" -perm /022)"
 done
+# The guest's agent and the tool that packs it, where an installed
+# layerhost looks for its guest; run there, the tool finds the agent
+# beside it (its --help is all that runs here: the kernel is a download).
+guestdir=$libdir/layerhost/guest
+check "the guest agent in $guestdir" test -x "$(installed "$guestdir/layerhost-agent")"
+check "the guest agent is linked statically (the guest has no libraries)" sh -c \
+	"! readelf -l '$(installed "$guestdir/layerhost-agent")' | grep -q INTERP"
+check "mkinitramfs.sh in $guestdir, and it runs" sh -c \
+	"'$(installed "$guestdir/mkinitramfs.sh")' --help | grep -q 'Installed (cmake --install)'"
 check "the SDK header in $includedir/layerhost" test -f "$(installed "$includedir/layerhost/backend.h")"
 pc=$(installed "$libdir/pkgconfig/layerhost-backend.pc")
 check "layerhost-backend.pc in $libdir/pkgconfig" test -f "$pc"
