@@ -68,17 +68,10 @@ prints() { # prints WANTED ARGS...: layerhost succeeds and prints exactly WANTED
 	fi
 }
 
+# shellcheck source=../testkit/vm_agree.sh
+. "$src/tests/testkit/vm_agree.sh"
 agree() { # agree WHAT: status --json and vm status --json match QEMU
-	"$lh" --config "$ini" status --json >"$work/status.json" 2>/dev/null &&
-		"$lh" --config "$ini" vm status --json >"$work/vm.json" 2>/dev/null ||
-		{ fail "$1: status"; return; }
-	if python3 "$probe" agree "$work/example/vm/run/example-vm.control" "$work/status.json" \
-		"$work/vm.json" >"$work/agree" 2>&1; then
-		pass
-	else
-		fail "$1: layerhost and QEMU disagree:"
-		cat "$work/agree" >&2
-	fi
+	vm_agree "$ini" "$work/example/vm/run/example-vm.control" "$1"
 }
 
 mounts() { # the guest's /proc/mounts

@@ -61,19 +61,10 @@ ok() { # ok CONFIG ARGS...: the command succeeds
 	if run "$@"; then pass; else fail "layerhost $*:"; cat "$work/err" >&2; fi
 }
 
+# shellcheck source=../testkit/vm_agree.sh
+. "$src/tests/testkit/vm_agree.sh"
 agree() { # agree CONFIG WHAT: status --json and vm status --json match QEMU
-	local config=$1 what=$2 uvm
-	uvm=$(sed -n 's/^id = //p' "$config")
-	"$lh" --config "$config" status --json >"$work/status.json" 2>/dev/null &&
-		"$lh" --config "$config" vm status --json >"$work/vm.json" 2>/dev/null ||
-		{ fail "$what: status"; return; }
-	if python3 "$probe" agree "$work/run/$uvm.control" "$work/status.json" \
-		"$work/vm.json" >"$work/agree" 2>&1; then
-		pass
-	else
-		fail "$what: layerhost and QEMU disagree:"
-		cat "$work/agree" >&2
-	fi
+	vm_agree "$1" "$work/run/$(sed -n 's/^id = //p' "$1").control" "$2"
 }
 
 alive() { # alive PID: a running process (a zombie init has not reaped is gone)
