@@ -227,26 +227,24 @@ static bool same_disk(const struct stat *a, const struct stat *b)
 	return a->st_ino && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* The identity of the file an attachment holds, looked up once per
- * record (st_ino 0: its path does not resolve). */
-static struct stat attached_identity(struct lh_attached *a)
+/* Whether an attachment holds the file st describes (st_ino 0: a file
+ * that is not there, which nothing holds). The attachment's file is
+ * looked up once per record. */
+static bool holds_file(struct lh_attached *a, const struct stat *st)
 {
-	struct stat st;
+	struct stat own;
 
-	if (!a->file_ino && a->host_path && stat(a->host_path, &st) == 0) {
-		a->file_dev = (uint64_t)st.st_dev;
-		a->file_ino = (uint64_t)st.st_ino;
+	if (!a->file_ino && a->host_path && stat(a->host_path, &own) == 0) {
+		a->file_dev = (uint64_t)own.st_dev;
+		a->file_ino = (uint64_t)own.st_ino;
 	}
-	memset(&st, 0, sizeof(st));
-	st.st_dev = (dev_t)a->file_dev;
-	st.st_ino = (ino_t)a->file_ino;
-	return st;
+	return st->st_ino && a->file_ino == (uint64_t)st->st_ino &&
+	       a->file_dev == (uint64_t)st->st_dev;
 }
 
 static int disk_roles_records(void *arg, struct lh_mounted *const *records, size_t n)
 {
 	struct disk_roles *r = arg;
-	struct stat st;
 
 	for (size_t i = 0; i < n; i++) {
 		struct lh_mounted *m = records[i];
@@ -254,17 +252,14 @@ static int disk_roles_records(void *arg, struct lh_mounted *const *records, size
 		if (m->busy)
 			continue; /* its mount or unmount, under way, owns it */
 		for (size_t j = 0; j < m->n_layers; j++)
-			if ((st = attached_identity(&m->layers[j]), same_disk(&st, &r->scratch)))
+			if (holds_file(&m->layers[j], &r->scratch))
 				return LH_FAIL(r->err, -LH_EREFUSED, "container %s: scratch disk %s/"
 					       "sandbox.vhdx is a layer of container %s (%s); a "
 					       "disk cannot be attached read-only and writable at "
 					       "once", r->c->name, r->c->scratch, m->id,
 					       m->layers[j].host_path);
-		st = attached_identity(&m->scratch);
-		if (!st.st_ino)
-			continue;
 		for (size_t j = 0; j < r->c->n_layers; j++)
-			if (same_disk(&st, &r->layers[j]))
+			if (holds_file(&m->scratch, &r->layers[j]))
 				return LH_FAIL(r->err, -LH_EREFUSED, "container %s: layer %zu (%s) "
 					       "is the scratch disk of container %s; a disk cannot "
 					       "be attached read-only and writable at once",
